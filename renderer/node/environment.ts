@@ -1,0 +1,131 @@
+// Node-only. Turns a sample's environment layers into what the page needs: one float
+// equirect buffer (cached by content) plus a rotation and an intensity.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { readBuiltinEnvMap, readEnvMap } from './envmap-io.js';
+import { PROJECT_ROOT } from './bundle.js';
+import { type EnvImage, rotateEnv, scaleEnv, addEnv, resizeEnv, sampleBilinear, uvFromDir } from '../shared/latlong.js';
+import { VLSE_HEADER_BYTES, VLSE_MAGIC } from '../shared/protocol.js';
+import type { ResolvedCamera } from '../shared/camera.js';
+import { pixelRay } from '../shared/camera.js';
+
+export interface EnvLayerSpec {
+  map: string;
+  rotationDeg: number;
+  intensity: number;
+  weight: number;
+}
+
+const cache = new Map<string, Promise<EnvImage>>();
+
+/** Loads 'builtin:NAME' or a .hdr/.exr path (relative to cwd, then the project root). */
+export function loadEnvMap(ref: string, cwd = process.cwd()): Promise<EnvImage> {
+  let key = ref;
+  if (!ref.startsWith('builtin:')) {
+    const fromCwd = path.resolve(cwd, ref);
+    key = path.isAbsolute(ref) ? ref : fromCwd;
+  }
+  let p = cache.get(key);
+  if (!p) {
+    p = ref.startsWith('builtin:') ? readBuiltinEnvMap(ref) : readEnvMapWithFallback(key, ref);
+    p.catch(() => cache.delete(key));
+    cache.set(key, p);
+  }
+  return p;
+}
+
+async function readEnvMapWithFallback(abs: string, ref: string): Promise<EnvImage> {
+  try {
+    return await readEnvMap(abs);
+  } catch (err) {
+    if (!path.isAbsolute(ref) && (err as NodeJS.ErrnoException).code === 'ENOENT') return readEnvMap(path.resolve(PROJECT_ROOT, ref));
+    throw err;
+  }
+}
+
+/** The layers as one map (weighted sum of rotated, scaled maps), at the first map's size. */
+export async function combineLayers(layers: EnvLayerSpec[]): Promise<EnvImage> {
+  let out: EnvImage | null = null;
+  for (const l of layers) {
+    const env = await loadEnvMap(l.map);
+    const sized: EnvImage = out && (env.width !== out.width || env.height !== out.height) ? resizeEnv(env, out.width, out.height) : env;
+    const layer: EnvImage = scaleEnv(l.rotationDeg ? rotateEnv(sized, l.rotationDeg) : sized, l.intensity * l.weight);
+    out = out ? addEnv(out, layer) : layer;
+  }
+  if (!out) throw new Error('combineLayers: no environment layers');
+  return out;
+}
+
+/**
+ * What the page gets. One layer: the source map, rotated and scaled in the page (the cube is
+ * cached per map). Several layers (mixed lightings): the exact sum built here, uploaded as its own map.
+ */
+export async function prepareEnvironment(layers: EnvLayerSpec[]): Promise<{ key: string; image: () => Promise<EnvImage>; rotationDeg: number; intensity: number } | null> {
+  const active = layers.filter((l) => l.weight * l.intensity > 0);
+  if (active.length === 0) return null;
+  if (active.length === 1) {
+    const l = active[0];
+    return { key: `map:${l.map}`, image: () => loadEnvMap(l.map), rotationDeg: l.rotationDeg, intensity: l.intensity * l.weight };
+  }
+  const key = 'mix:' + crypto.createHash('sha256').update(JSON.stringify(active)).digest('hex').slice(0, 24);
+  return { key, image: () => combineLayers(active), rotationDeg: 0, intensity: 1 };
+}
+
+/**
+ * Babylon's panorama-to-cube conversion puts the equirect's centre column at -Z and runs u the
+ * other way round (measured: test/render.test.ts "environment orientation"). Mirror the map in
+ * u so that our convention (centre = +Z, u = 0.75 -> +X) holds in the page.
+ */
+export function toPageEquirect(env: EnvImage): EnvImage {
+  const { width: w, height: h, data } = env;
+  const out = new Float32Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // page column x shows our direction at u' = 1 - u (mirror)
+      const sx = (w - 1 - x) % w;
+      const si = (y * w + sx) * 3;
+      const di = (y * w + x) * 3;
+      out[di] = data[si];
+      out[di + 1] = data[si + 1];
+      out[di + 2] = data[si + 2];
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** Serialises a map in the page's "VLSE" format: 16-byte header then float32 RGB. */
+export function encodeVlse(env: EnvImage): Buffer {
+  const buf = Buffer.alloc(VLSE_HEADER_BYTES + env.data.byteLength);
+  buf.writeUInt32LE(VLSE_MAGIC, 0);
+  buf.writeUInt32LE(env.width, 4);
+  buf.writeUInt32LE(env.height, 8);
+  buf.writeUInt32LE(3, 12);
+  Buffer.from(env.data.buffer, env.data.byteOffset, env.data.byteLength).copy(buf, VLSE_HEADER_BYTES);
+  return buf;
+}
+
+/** Radiance of the (combined) environment seen through each pixel: the visible background. */
+export async function renderBackground(layers: EnvLayerSpec[], cam: ResolvedCamera): Promise<Float32Array> {
+  const active = layers.filter((l) => l.weight * l.intensity > 0);
+  const maps = await Promise.all(active.map((l) => loadEnvMap(l.map)));
+  const out = new Float32Array(cam.width * cam.height * 3);
+  for (let y = 0; y < cam.height; y++) {
+    for (let x = 0; x < cam.width; x++) {
+      const d = pixelRay(cam, x, y);
+      const o = (y * cam.width + x) * 3;
+      for (const [i, l] of active.entries()) {
+        // L'(d) = L(R^-1 d): undo the layer's rotation about +Y.
+        const a = (-l.rotationDeg * Math.PI) / 180;
+        const rx = d[0] * Math.cos(a) + d[2] * Math.sin(a);
+        const rz = -d[0] * Math.sin(a) + d[2] * Math.cos(a);
+        const [u, v] = uvFromDir(rx, d[1], rz);
+        const c = sampleBilinear(maps[i], u, v);
+        const k = l.intensity * l.weight;
+        out[o] += c[0] * k;
+        out[o + 1] += c[1] * k;
+        out[o + 2] += c[2] * k;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+// Node-only. The fully specified sample: head, camera, lighting, passes. Validated with zod so
+// every error names the field. Defaults are documented here and in README "Sample spec".
+import fs from 'node:fs';
+import { z } from 'zod';
+import { PASS_NAMES } from '../passes/index.js';
+import { formatZodIssues } from './head.js';
+
+const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
+
+export const EnvLayerSchema = z
+  .object({
+    /** 'builtin:NAME', a .hdr/.exr path. */
+    map: z.string().min(1),
+    rotationDeg: z.number().default(0),
+    intensity: z.number().min(0).default(1),
+    weight: z.number().min(0).default(1),
+  })
+  .strict();
+
+export const PointLightSchema = z
+  .object({
+    position: Vec3,
+    color: Vec3.default([1, 1, 1]),
+    /** Babylon PointLight intensity with inverse-square falloff (radiant intensity, W/sr-like units). */
+    intensity: z.number().min(0),
+    /** Emitter radius in metres (soft specular highlight size). */
+    radius: z.number().min(0).default(0.02),
+  })
+  .strict();
+
+export const LightingSchema = z
+  .object({
+    environment: z.array(EnvLayerSchema).default([]),
+    pointLights: z.array(PointLightSchema).max(8).default([]),
+  })
+  .strict();
+
+export const CameraSchema = z
+  .object({
+    yawDeg: z.number().default(0),
+    pitchDeg: z.number().min(-89).max(89).default(0),
+    rollDeg: z.number().default(0),
+    distance: z.number().positive().default(0.75),
+    fovYDeg: z.number().gt(1).lt(170).default(25),
+    target: Vec3.default([0, 0.02, 0]),
+  })
+  .strict();
+
+export const RenderOptionsSchema = z
+  .object({
+    /** MSAA samples for the anti-aliased mask and edges (1 = off). */
+    msaa: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
+    /** Face size of the environment cube built from the equirect map. */
+    envCubeSize: z.number().int().min(16).max(1024).default(128),
+    /** GGX-prefilter the environment for specular IBL (slow on CPU backends; cached per map in the page). */
+    envPrefilter: z.boolean().default(false),
+    shadowMapSize: z.number().int().min(64).max(4096).default(1024),
+    /** Babylon PBR translucency (light through thin skin); changes beauty, see README. */
+    subsurface: z.boolean().default(false),
+  })
+  .strict();
+
+export const OutputOptionsSchema = z
+  .object({
+    exrPixelType: z.enum(['half', 'float']).default('half'),
+    exrCompression: z.enum(['zip', 'none']).default('zip'),
+    /** Exposure in stops for the tonemapped preview. */
+    previewExposure: z.number().default(0),
+  })
+  .strict();
+
+export const SampleSpecSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+    head: z.string().min(1).default('procedural'),
+    width: z.number().int().min(16).max(4096).default(512),
+    height: z.number().int().min(16).max(4096).default(512),
+    camera: CameraSchema.default(CameraSchema.parse({})),
+    lighting: LightingSchema.default({ environment: [{ map: 'builtin:studio', rotationDeg: 0, intensity: 1, weight: 1 }], pointLights: [] }),
+    background: z.union([z.literal('transparent'), z.literal('environment'), z.object({ color: Vec3 }).strict()]).default('transparent'),
+    passes: z
+      .array(z.string())
+      .default([...PASS_NAMES])
+      .superRefine((names, ctx) => {
+        for (const [i, n] of names.entries()) {
+          if (!PASS_NAMES.includes(n)) ctx.addIssue({ code: 'custom', path: [i], message: `unknown pass "${n}" (known: ${PASS_NAMES.join(', ')})` });
+        }
+      }),
+    render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})),
+    output: OutputOptionsSchema.default(OutputOptionsSchema.parse({})),
+    seed: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export type SampleSpec = z.infer<typeof SampleSpecSchema>;
+export type SampleSpecInput = z.input<typeof SampleSpecSchema>;
+
+export function parseSampleSpec(raw: unknown, where = 'spec'): SampleSpec {
+  const r = SampleSpecSchema.safeParse(raw);
+  if (!r.success) throw new Error(formatZodIssues(r.error, where));
+  return r.data;
+}
+
+export function readSampleSpec(file: string): SampleSpec {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`spec ${file} cannot be read: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`spec ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseSampleSpec(raw, `spec ${file}`);
+}

@@ -1,0 +1,142 @@
+// Browser-only. Loads a head's mesh once, moves it into the canonical frame and gives it a
+// skin PBR material carrying the intrinsic-pass plugin.
+import { ImportMeshAsync } from '@babylonjs/core/Loading/sceneLoader.js';
+import '@babylonjs/loaders/glTF/2.0/index.js';
+import '@babylonjs/loaders/OBJ/index.js';
+import { PBRMaterial } from '@babylonjs/core/Materials/PBR/pbrMaterial.js';
+import { Material } from '@babylonjs/core/Materials/material.js';
+import { Texture } from '@babylonjs/core/Materials/Textures/texture.js';
+import { TransformNode } from '@babylonjs/core/Meshes/transformNode.js';
+import { Matrix, Vector3, Quaternion } from '@babylonjs/core/Maths/math.vector.js';
+import { Color3 } from '@babylonjs/core/Maths/math.color.js';
+import type { Scene } from '@babylonjs/core/scene.js';
+import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
+import { IntrinsicPassPlugin } from './pass-plugin.js';
+import type { PageHead } from '../shared/protocol.js';
+
+export interface LoadedHead {
+  meshes: AbstractMesh[];
+  material: PBRMaterial;
+  /** Canonical-frame bounding box after centring (metres). */
+  bboxMin: [number, number, number];
+  bboxMax: [number, number, number];
+  setEnabled(on: boolean): void;
+  /** Applies per-sample material switches (e.g. subsurface) without reloading. */
+  configure(desc: PageHead): void;
+}
+
+function loadTexture(url: string, scene: Scene, flipV: boolean, srgb: boolean): Promise<Texture> {
+  return new Promise((resolve, reject) => {
+    const tex: Texture = new Texture(
+      url,
+      scene,
+      { noMipmap: false, invertY: flipV, gammaSpace: srgb,
+        onLoad: () => resolve(tex),
+        onError: (msg?: string) => reject(new Error(`texture ${url} failed to load: ${msg ?? 'decode error'}`)) },
+    );
+  });
+}
+
+export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead> {
+  const ext = desc.meshExt.toLowerCase();
+  let result;
+  try {
+    result = await ImportMeshAsync(desc.meshUrl, scene, { pluginExtension: ext });
+  } catch (err) {
+    throw new Error(`mesh ${desc.meshUrl} failed to load: ${(err as Error).message ?? err}`);
+  }
+  const meshes = result.meshes.filter((m) => m.getTotalVertices() > 0);
+  if (meshes.length === 0) throw new Error(`mesh ${desc.meshUrl} has no geometry`);
+
+  const root = new TransformNode(`head-${desc.key}`, scene);
+  const m = Matrix.FromArray(desc.toCanonical);
+  const scaling = new Vector3();
+  const rotation = new Quaternion();
+  const translation = new Vector3();
+  m.decompose(scaling, rotation, translation);
+  root.scaling = scaling;
+  root.rotationQuaternion = rotation;
+  root.position = translation;
+  for (const node of result.meshes) if (!node.parent) node.parent = root;
+  for (const node of result.transformNodes) if (!node.parent) node.parent = root;
+  // Centre: the bounding-box centre (canonical frame) or a given source-space point.
+  root.computeWorldMatrix(true);
+  let centre: Vector3;
+  if (desc.center === 'bbox') {
+    const { min, max } = root.getHierarchyBoundingVectors(true);
+    centre = min.add(max).scale(0.5);
+  } else {
+    centre = Vector3.TransformCoordinates(new Vector3(...desc.center), root.getWorldMatrix());
+  }
+  root.position.subtractInPlace(centre);
+  root.computeWorldMatrix(true);
+  const bounds = root.getHierarchyBoundingVectors(true);
+  const bboxMin: [number, number, number] = [bounds.min.x, bounds.min.y, bounds.min.z];
+  const bboxMax: [number, number, number] = [bounds.max.x, bounds.max.y, bounds.max.z];
+
+  const mat = new PBRMaterial(`skin-${desc.key}`, scene);
+  mat.metallic = 0;
+  mat.roughness = desc.material.roughness;
+  mat.albedoColor = new Color3(...desc.material.albedoFactor);
+  // F0 = 0.04-from-IOR * colour: express the requested F0 through the IOR.
+  const f0 = desc.material.specularF0;
+  mat.indexOfRefraction = (1 + Math.sqrt(f0)) / (1 - Math.sqrt(f0));
+  mat.sideOrientation = Material.CounterClockWiseSideOrientation;
+  mat.backFaceCulling = true;
+  mat.useRadianceOverAlpha = false;
+  mat.useSpecularOverAlpha = false;
+  const loads: Promise<void>[] = [];
+  if (desc.maps.albedo) loads.push(loadTexture(desc.maps.albedo, scene, desc.flipV, true).then((t) => { mat.albedoTexture = t; }));
+  if (desc.maps.normal) {
+    loads.push(loadTexture(desc.maps.normal, scene, desc.flipV, false).then((t) => {
+      t.level = desc.normalMap.scale;
+      mat.bumpTexture = t;
+    }));
+    // Babylon derives the tangent frame per pixel from UV derivatives (no mesh tangents needed).
+    // Green-up maps need the Y flip when v runs down the image (glTF UVs), not when it runs up.
+    mat.invertNormalMapX = false;
+    mat.invertNormalMapY = desc.normalMap.greenUp ? !desc.flipV : desc.flipV;
+  }
+  if (desc.maps.specular) {
+    loads.push(loadTexture(desc.maps.specular, scene, desc.flipV, false).then((t) => {
+      mat.reflectanceTexture = t;
+      const k = desc.material.specularMapScale;
+      mat.metallicReflectanceColor = new Color3(k, k, k);
+    }));
+  }
+  if (desc.maps.roughness) {
+    // Babylon reads roughness from G of the metallic texture (glTF packing); a grey map works.
+    loads.push(loadTexture(desc.maps.roughness, scene, desc.flipV, false).then((t) => {
+      mat.metallicTexture = t;
+      mat.useRoughnessFromMetallicTextureGreen = true;
+      mat.useMetallnessFromMetallicTextureBlue = false;
+      mat.useRoughnessFromMetallicTextureAlpha = false;
+      mat.useAmbientOcclusionFromMetallicTextureRed = false;
+      mat.roughness = 1; // multiplies the map
+    }));
+  }
+  await Promise.all(loads);
+  new IntrinsicPassPlugin(mat);
+  for (const mesh of meshes) mesh.material = mat;
+
+  return {
+    meshes,
+    material: mat,
+    bboxMin,
+    bboxMax,
+    setEnabled(on: boolean) {
+      root.setEnabled(on);
+    },
+    configure(d: PageHead) {
+      const ss = mat.subSurface;
+      if (ss.isTranslucencyEnabled !== d.material.subsurface) {
+        // Babylon's PBR translucency: light diffusing through thin parts (ears, nose).
+        ss.isTranslucencyEnabled = d.material.subsurface;
+        ss.translucencyIntensity = 0.6;
+        ss.tintColor = new Color3(0.9, 0.35, 0.25);
+        ss.minimumThickness = 0.002;
+        ss.maximumThickness = 0.03;
+      }
+    },
+  };
+}

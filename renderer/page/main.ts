@@ -1,0 +1,240 @@
+// Browser-only entry point, bundled by esbuild (scripts/build-page.ts) and served by Node.
+// Exposes window.vls: Node drives it through page.evaluate. One scene, kept warm across
+// samples; heads and environment maps are loaded once and cached by key.
+import { Engine } from '@babylonjs/core/Engines/engine.js';
+import { Scene } from '@babylonjs/core/scene.js';
+import { Color4, Color3 } from '@babylonjs/core/Maths/math.color.js';
+import { Vector3, Matrix } from '@babylonjs/core/Maths/math.vector.js';
+import { TargetCamera } from '@babylonjs/core/Cameras/targetCamera.js';
+import { RenderTargetTexture } from '@babylonjs/core/Materials/Textures/renderTargetTexture.js';
+import { Constants } from '@babylonjs/core/Engines/constants.js';
+import { PointLight } from '@babylonjs/core/Lights/pointLight.js';
+import { ShadowGenerator } from '@babylonjs/core/Lights/Shadows/shadowGenerator.js';
+import '@babylonjs/core/Lights/Shadows/shadowGeneratorSceneComponent.js';
+import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
+import { loadHead, type LoadedHead } from './head.js';
+import { EquirectFloatCubeTexture } from './env-texture.js';
+import { passState } from './pass-plugin.js';
+import { RENDER_MODES, MODE_CHANNELS, MODE_FLOAT32, type RenderModeName } from '../shared/render-modes.js';
+import { floatsToHalf } from '../shared/half.js';
+import type { PageRenderRequest, PageRenderResult, PageEnvironment } from '../shared/protocol.js';
+
+const canvas = document.createElement('canvas');
+canvas.width = 64;
+canvas.height = 64;
+document.body.appendChild(canvas);
+
+const engine = new Engine(canvas, false, {
+  preserveDrawingBuffer: false,
+  stencil: false,
+  antialias: false,
+  powerPreference: 'high-performance',
+  failIfMajorPerformanceCaveat: false,
+});
+let contextLost = false;
+engine.onContextLostObservable.add(() => {
+  contextLost = true;
+});
+
+const scene = new Scene(engine);
+scene.useRightHandedSystem = true;
+scene.clearColor = new Color4(0, 0, 0, 0);
+scene.ambientColor = new Color3(0, 0, 0);
+// Linear output: no tonemapping, no gamma; Node writes linear EXR and tonemaps previews.
+scene.imageProcessingConfiguration.isEnabled = false;
+scene.imageProcessingConfiguration.applyByPostProcess = true;
+scene.skipFrustumClipping = true;
+
+const camera = new TargetCamera('cam', new Vector3(0, 0, 1), scene);
+camera.fovMode = TargetCamera.FOVMODE_VERTICAL_FIXED;
+scene.activeCamera = camera;
+
+const heads = new Map<string, Promise<LoadedHead>>();
+const envs = new Map<string, Promise<EquirectFloatCubeTexture>>();
+let currentHead: LoadedHead | null = null;
+let rtt: RenderTargetTexture | null = null;
+let rttKey = '';
+let lights: { light: PointLight; shadow: ShadowGenerator }[] = [];
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function getEnvironment(env: PageEnvironment): Promise<EquirectFloatCubeTexture> {
+  const key = `${env.url}|${env.cubeSize}|${env.prefilter}`;
+  let p = envs.get(key);
+  if (!p) {
+    p = new Promise<EquirectFloatCubeTexture>((resolve, reject) => {
+      const tex: EquirectFloatCubeTexture = new EquirectFloatCubeTexture(
+        env.url,
+        scene,
+        env.cubeSize,
+        env.prefilter,
+        () => resolve(tex),
+        (msg?: string) => reject(new Error(`environment ${env.url} failed to load: ${msg ?? 'unknown error'}`)),
+      );
+    });
+    p.catch(() => envs.delete(key));
+    envs.set(key, p);
+  }
+  return p;
+}
+
+function ensureTarget(width: number, height: number, msaa: number): RenderTargetTexture {
+  const key = `${width}x${height}x${msaa}`;
+  if (rtt && rttKey === key) return rtt;
+  rtt?.dispose();
+  engine.setSize(width, height);
+  rtt = new RenderTargetTexture('vls-target', { width, height }, scene, {
+    generateMipMaps: false,
+    type: Constants.TEXTURETYPE_FLOAT,
+    format: Constants.TEXTUREFORMAT_RGBA,
+    samplingMode: Constants.TEXTURE_NEAREST_SAMPLINGMODE,
+    generateDepthBuffer: true,
+    samples: msaa,
+  });
+  rtt.activeCamera = camera;
+  rtt.clearColor = new Color4(0, 0, 0, 0);
+  rttKey = key;
+  return rtt;
+}
+
+function setLights(req: PageRenderRequest, meshes: AbstractMesh[]): void {
+  for (const l of lights) {
+    l.shadow.dispose();
+    l.light.dispose();
+  }
+  lights = [];
+  for (const [i, pl] of req.pointLights.entries()) {
+    const light = new PointLight(`pl${i}`, new Vector3(...pl.position), scene);
+    light.diffuse = new Color3(...pl.color);
+    light.specular = new Color3(...pl.color);
+    light.intensity = pl.intensity;
+    light.radius = pl.radius;
+    light.shadowMinZ = 0.01;
+    light.shadowMaxZ = 20;
+    const shadow = new ShadowGenerator(req.shadowMapSize, light);
+    shadow.usePoissonSampling = true;
+    shadow.bias = 0.00005;
+    shadow.normalBias = 0.002;
+    const map = shadow.getShadowMap()!;
+    map.renderList = meshes;
+    map.refreshRate = RenderTargetTexture.REFRESHRATE_RENDER_ONCE;
+    for (const m of meshes) m.receiveShadows = true;
+    lights.push({ light, shadow });
+  }
+}
+
+async function readTarget(target: RenderTargetTexture, mode: RenderModeName, width: number, height: number): Promise<Uint8Array> {
+  const pixels = (await target.readPixels(0, 0, null, true)) as Float32Array;
+  const channels = MODE_CHANNELS[mode];
+  const n = width * height;
+  const packed = new Float32Array(n * channels);
+  if (channels === 4) packed.set(pixels.subarray(0, n * 4));
+  else {
+    for (let i = 0, j = 0; i < n; i++) {
+      for (let c = 0; c < channels; c++) packed[j++] = pixels[i * 4 + c];
+    }
+  }
+  if (MODE_FLOAT32[mode]) return new Uint8Array(packed.buffer);
+  const half = floatsToHalf(packed);
+  return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
+}
+
+async function render(req: PageRenderRequest): Promise<PageRenderResult> {
+  if (contextLost) throw new Error('WebGL context lost');
+  const t0 = performance.now();
+  const headPromise = heads.get(req.head.key) ?? loadHead(scene, req.head);
+  heads.set(req.head.key, headPromise);
+  headPromise.catch(() => heads.delete(req.head.key));
+  const head = await headPromise;
+  if (currentHead && currentHead !== head) currentHead.setEnabled(false);
+  head.setEnabled(true);
+  head.configure(req.head);
+  currentHead = head;
+
+  if (req.environment) {
+    const env = await getEnvironment(req.environment);
+    env.rotationY = req.environment.rotationRad;
+    scene.environmentTexture = env;
+    head.material.environmentIntensity = req.environment.intensity;
+  } else {
+    scene.environmentTexture = null;
+    head.material.environmentIntensity = 0;
+  }
+
+  const target = ensureTarget(req.width, req.height, req.msaa);
+  target.renderList = head.meshes;
+  camera.position.set(...req.camera.position);
+  camera.upVector = new Vector3(...req.camera.up);
+  camera.setTarget(new Vector3(...req.camera.target));
+  camera.fov = req.camera.fovYRad;
+  camera.minZ = req.camera.near;
+  camera.maxZ = req.camera.far;
+  setLights(req, head.meshes);
+
+  // Shaders compile asynchronously (dynamic imports in Babylon 9): wait until ready.
+  await scene.whenReadyAsync();
+  for (let tries = 0; tries < 200 && !head.meshes.every((m) => m.isReady(true)); tries++) await yieldToEventLoop();
+  const setupMs = performance.now() - t0;
+
+  const tShadow = performance.now();
+  for (const l of lights) {
+    const map = l.shadow.getShadowMap()!;
+    map.resetRefreshCounter();
+    map.render();
+  }
+  const shadowMs = performance.now() - tShadow;
+
+  const renderMs: Record<string, number> = {};
+  const readMs: Record<string, number> = {};
+  const chunks: Uint8Array[] = [];
+  const layout: PageRenderResult['layout'] = [];
+  let offset = 0;
+  scene.updateTransformMatrix(true);
+  for (const mode of req.modes) {
+    const tr = performance.now();
+    passState.mode = RENDER_MODES[mode];
+    scene.resetCachedMaterial();
+    target.resetRefreshCounter();
+    target.render();
+    const tRead = performance.now();
+    renderMs[mode] = tRead - tr;
+    const bytes = await readTarget(target, mode, req.width, req.height);
+    readMs[mode] = performance.now() - tRead;
+    chunks.push(bytes);
+    layout.push({ mode, offset, bytes: bytes.byteLength, channels: MODE_CHANNELS[mode], float32: MODE_FLOAT32[mode] });
+    offset += bytes.byteLength;
+    if (contextLost) throw new Error('WebGL context lost');
+  }
+  passState.mode = RENDER_MODES.beauty;
+
+  const tUp = performance.now();
+  const response = await fetch(req.uploadUrl, { method: 'POST', body: new Blob(chunks as BlobPart[]) });
+  if (!response.ok) throw new Error(`upload failed: HTTP ${response.status}`);
+  const uploadMs = performance.now() - tUp;
+  return { layout, timings: { setupMs, shadowMs, renderMs, readMs, uploadMs }, uploadBytes: offset, head: { bboxMin: head.bboxMin, bboxMax: head.bboxMax } };
+}
+
+function info() {
+  const gl = engine._gl as WebGL2RenderingContext;
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  return {
+    renderer: ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : String(gl.getParameter(gl.RENDERER)),
+    vendor: ext ? String(gl.getParameter(ext.UNMASKED_VENDOR_WEBGL)) : String(gl.getParameter(gl.VENDOR)),
+    webgl: engine.webGLVersion,
+    babylon: Engine.Version,
+    floatTargets: engine.getCaps().textureFloatRender,
+    maxSamples: engine.getCaps().maxMSAASamples,
+  };
+}
+
+declare global {
+  interface Window {
+    vls: { render: typeof render; info: typeof info; isContextLost: () => boolean; ready: boolean };
+  }
+}
+
+window.vls = { render, info, isContextLost: () => contextLost, ready: true };
+// Keep Matrix referenced for tree-shaking stability of math helpers used by head.ts.
+void Matrix;

@@ -1,0 +1,13 @@
+// specular: reflected radiance (direct lights + environment), linear.
+import type { PassDefinition } from './types.js';
+import { requireMode, unpremultiply, writeRgbExr } from './util.js';
+
+export const specularPass: PassDefinition = {
+  name: 'specular',
+  description: 'Specular radiance (RGB, linear): direct-light highlights + environment reflection',
+  requires: ['specular'],
+  async write(ctx) {
+    const rgb = unpremultiply(requireMode(ctx, 'specular', 'specular'), 3, ctx.mask);
+    return [await writeRgbExr(ctx, 'specular', 'specular', rgb, 3, this.description)];
+  },
+};

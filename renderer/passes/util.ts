@@ -1,0 +1,55 @@
+// Helpers shared by pass modules: channel planes and coverage handling.
+import path from 'node:path';
+import { writeExr } from '../node/exr.js';
+import type { PassContext, PassFile } from './types.js';
+
+/** Splits an interleaved buffer into planes (what the EXR writer takes). */
+export function planes(src: Float32Array, channels: number, count: number): Float32Array[] {
+  const out = Array.from({ length: count }, () => new Float32Array(src.length / channels));
+  for (let i = 0, p = 0; i < src.length; i += channels, p++) for (let c = 0; c < count; c++) out[c][p] = src[i + c];
+  return out;
+}
+
+/**
+ * Surface properties come out of the MSAA resolve multiplied by coverage (the clear colour is
+ * 0); dividing by coverage gives the surface's own value on edge pixels too.
+ */
+export function unpremultiply(src: Float32Array, channels: number, mask: Float32Array): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let p = 0; p < mask.length; p++) {
+    const a = mask[p];
+    if (a <= 1e-4) continue;
+    const k = 1 / a;
+    for (let c = 0; c < channels; c++) out[p * channels + c] = src[p * channels + c] * k;
+  }
+  return out;
+}
+
+export function requireMode(ctx: PassContext, mode: keyof PassContext['modes'], pass: string): Float32Array {
+  const m = ctx.modes[mode];
+  if (!m) throw new Error(`pass "${pass}" needs render mode "${mode}", which was not rendered`);
+  return m;
+}
+
+export async function writeRgbExr(
+  ctx: PassContext,
+  pass: string,
+  name: string,
+  rgb: Float32Array,
+  stride: number,
+  description: string,
+  pixelType: 'half' | 'float' = ctx.output.exrPixelType,
+): Promise<PassFile> {
+  const [r, g, b] = planes(rgb, stride, 3);
+  const file = `${name}.exr`;
+  await writeExr(path.join(ctx.dir, file), {
+    width: ctx.width,
+    height: ctx.height,
+    channels: [
+      { name: 'R', data: r },
+      { name: 'G', data: g },
+      { name: 'B', data: b },
+    ],
+  }, { pixelType, compression: ctx.output.exrCompression, attributes: { 'vls:pass': pass } });
+  return { pass, file, format: 'exr', channels: ['R', 'G', 'B'], pixelType, description };
+}
