@@ -113,6 +113,17 @@ function makeChannels(names: string[], w: number, h: number, seed = 1): ExrChann
   });
 }
 
+/** Await a promise that must reject; return its error. */
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(Error);
+    return e as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
 async function noTempFiles(dir: string): Promise<void> {
   const files = await fsp.readdir(dir);
   expect(files.filter((f) => f.includes('.tmp-')), `temp files left in ${dir}`).to.deep.equal([]);
@@ -445,9 +456,8 @@ describe('OpenEXR writer', function () {
     expect(() => encodeExr({ width: 2, height: 2, channels: [] })).to.throw(/no channels/);
     expect(() => encodeExr({ width: 2, height: 2, channels: [{ name: 'R', data: d }] }, { attributes: { compression: 'x' } })).to.throw(/reserved/);
     const p = path.join(tmp, 'bad-size.exr');
-    let err: Error | undefined;
-    await writeExr(p, { width: 0, height: 2, channels: [{ name: 'R', data: d }] }).catch((e: Error) => (err = e));
-    expect(err?.message).to.include(p);
+    const err = await rejection(writeExr(p, { width: 0, height: 2, channels: [{ name: 'R', data: d }] }));
+    expect(err.message).to.include(p);
     expect(existsSync(p)).to.equal(false);
   });
 
@@ -455,10 +465,8 @@ describe('OpenEXR writer', function () {
     await noTempFiles(tmp);
     const missingDir = path.join(tmp, 'does', 'not', 'exist');
     const target = path.join(missingDir, 'x.exr');
-    let err: Error | undefined;
-    await writeExr(target, { width: 1, height: 1, channels: [{ name: 'Y', data: new Float32Array(1) }] }).catch((e: Error) => (err = e));
-    expect(err, 'should reject').to.be.instanceOf(Error);
-    expect(err!.message).to.include(target);
+    const err = await rejection(writeExr(target, { width: 1, height: 1, channels: [{ name: 'Y', data: new Float32Array(1) }] }));
+    expect(err.message).to.include(target);
     expect(existsSync(path.join(tmp, 'does'))).to.equal(false);
     await noTempFiles(tmp);
   });
@@ -468,15 +476,13 @@ describe('OpenEXR writer', function () {
     const trunc = path.join(tmp, 'trunc.exr');
     await fsp.writeFile(trunc, good.subarray(0, Math.floor(good.length * 0.6)));
     for (const decoder of ['three', 'builtin'] as const) {
-      let err: Error | undefined;
-      await readExr(trunc, { decoder }).catch((e: Error) => (err = e));
-      expect(err?.message, decoder).to.include(trunc);
+      const err = await rejection(readExr(trunc, { decoder }));
+      expect(err.message, decoder).to.include(trunc);
     }
     const notExr = path.join(tmp, 'not.exr');
     await fsp.writeFile(notExr, 'hello world, definitely not an EXR');
-    let err: Error | undefined;
-    await readExr(notExr).catch((e: Error) => (err = e));
-    expect(err?.message).to.include(notExr).and.to.match(/magic/);
+    const err = await rejection(readExr(notExr));
+    expect(err.message).to.include(notExr).and.to.match(/magic/);
   });
 });
 
@@ -537,12 +543,10 @@ describe('PNG IO (sharp) and atomic writes', function () {
 
   it('writePng rejects wrong array types / sizes naming the path', async () => {
     const p = path.join(tmp, 'bad.png');
-    let err: Error | undefined;
-    await writePng(p, new Uint8Array(10), { width: 2, height: 2, channels: 3, bitDepth: 8 }).catch((e: Error) => (err = e));
-    expect(err?.message).to.include(p).and.to.include('expected 2*2*3=12');
-    err = undefined;
-    await writePng(p, new Uint8Array(12), { width: 2, height: 2, channels: 3, bitDepth: 16 }).catch((e: Error) => (err = e));
-    expect(err?.message).to.include(p).and.to.include('Uint16Array');
+    let err = await rejection(writePng(p, new Uint8Array(10), { width: 2, height: 2, channels: 3, bitDepth: 8 }));
+    expect(err.message).to.include(p).and.to.include('expected 2*2*3=12');
+    err = await rejection(writePng(p, new Uint8Array(12), { width: 2, height: 2, channels: 3, bitDepth: 16 }));
+    expect(err.message).to.include(p).and.to.include('Uint16Array');
     expect(existsSync(p)).to.equal(false);
   });
 
@@ -554,9 +558,8 @@ describe('PNG IO (sharp) and atomic writes', function () {
     expect(JSON.parse(await fsp.readFile(path.join(tmp, 'a.json'), 'utf8'))).to.deep.equal({ a: 1 });
     await noTempFiles(tmp);
     const target = path.join(tmp, 'nope', 'x.png');
-    let err: Error | undefined;
-    await writePng(target, new Uint8Array(3), { width: 1, height: 1, channels: 3, bitDepth: 8 }).catch((e: Error) => (err = e));
-    expect(err?.message).to.include(target);
+    const err = await rejection(writePng(target, new Uint8Array(3), { width: 1, height: 1, channels: 3, bitDepth: 8 }));
+    expect(err.message).to.include(target);
     expect(existsSync(path.join(tmp, 'nope'))).to.equal(false);
     await noTempFiles(tmp);
   });
@@ -634,11 +637,9 @@ describe('environment maps', function () {
 
   describe('bad maps are rejected with the file path and the reason', () => {
     async function expectReject(file: string, reason: RegExp): Promise<void> {
-      let err: Error | undefined;
-      await readEnvMap(file, { cache: false }).catch((e: Error) => (err = e));
-      expect(err, `${file} should be rejected`).to.be.instanceOf(Error);
-      expect(err!.message).to.include(file);
-      expect(err!.message).to.match(reason);
+      const err = await rejection(readEnvMap(file, { cache: false }));
+      expect(err.message).to.include(file);
+      expect(err.message).to.match(reason);
     }
 
     function envChannels(w: number, h: number, poke?: (r: Float32Array, i: (x: number, y: number) => number) => void): ExrChannelInput[] {
@@ -692,9 +693,8 @@ describe('environment maps', function () {
   it('resolveEnvMap: builtin, file, bare name via searchDirs, folder', async () => {
     expect(await resolveEnvMap('builtin:studio')).to.deep.equal([{ kind: 'builtin', ref: 'builtin:studio', name: 'studio' }]);
     expect((await resolveEnvMap('builtin:*')).length).to.equal(18);
-    let err: Error | undefined;
-    await resolveEnvMap('builtin:nope').catch((e: Error) => (err = e));
-    expect(err?.message).to.include('builtin:nope').and.to.include('studio');
+    let err = await rejection(resolveEnvMap('builtin:nope'));
+    expect(err.message).to.include('builtin:nope').and.to.include('studio');
 
     const dir = path.join(tmp, 'envs');
     await fsp.mkdir(dir);
@@ -706,9 +706,8 @@ describe('environment maps', function () {
     expect(listed.map((r) => r.name)).to.deep.equal(['a', 'b']);
     const byName = await resolveEnvMap('a', { searchDirs: [path.join(tmp, 'nothing-here'), dir] });
     expect(byName[0].ref).to.equal(path.join(dir, 'a.exr'));
-    err = undefined;
-    await resolveEnvMap('zzz', { searchDirs: [dir] }).catch((e: Error) => (err = e));
-    expect(err?.message).to.include('zzz').and.to.include('not found');
+    err = await rejection(resolveEnvMap('zzz', { searchDirs: [dir] }));
+    expect(err.message).to.include('zzz').and.to.include('not found');
   });
 
   it('cache keyed by path+mtime returns copies and notices rewrites', async () => {

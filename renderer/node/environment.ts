@@ -72,17 +72,19 @@ export async function prepareEnvironment(layers: EnvLayerSpec[]): Promise<{ key:
 }
 
 /**
- * Babylon's panorama-to-cube conversion puts the equirect's centre column at -Z and runs u the
- * other way round (measured: test/render.test.ts "environment orientation"). Mirror the map in
- * u so that our convention (centre = +Z, u = 0.75 -> +X) holds in the page.
+ * Babylon's cube (sampled in a right-handed scene) sees our equirect mirrored in Z: content
+ * we put at direction (x, y, z) shows at (x, y, -z), measured by test/render.test.ts
+ * ("environment orientation"). Mirroring the map in Z (u -> 1.5 - u) cancels that, so our
+ * convention (centre = +Z in front of the face, u = 0.75 -> +X) holds in the page. The mirror
+ * also reverses the sense of Babylon's rotationY: see PAGE_ROTATION_SIGN.
  */
 export function toPageEquirect(env: EnvImage): EnvImage {
   const { width: w, height: h, data } = env;
   const out = new Float32Array(data.length);
+  const shift = Math.round(1.5 * w) - 1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      // page column x shows our direction at u' = 1 - u (mirror)
-      const sx = (w - 1 - x) % w;
+      const sx = (((shift - x) % w) + w) % w;
       const si = (y * w + sx) * 3;
       const di = (y * w + x) * 3;
       out[di] = data[si];
@@ -92,6 +94,9 @@ export function toPageEquirect(env: EnvImage): EnvImage {
   }
   return { width: w, height: h, data: out };
 }
+
+/** Our rotation by +a about +Y is Babylon's rotationY = -a on the Z-mirrored map. */
+export const PAGE_ROTATION_SIGN = -1;
 
 /** Serialises a map in the page's "VLSE" format: 16-byte header then float32 RGB. */
 export function encodeVlse(env: EnvImage): Buffer {

@@ -56,12 +56,12 @@ export function validateEnvImage(
   opts: { allowAnyAspect?: boolean; clampNegative?: boolean } = {},
 ): void {
   const { width, height, data } = img;
-  if (!(width > 0 && height > 0)) throw new Error(`${label}: empty image (${width}x${height})`);
+  if (!(width > 0 && height > 0)) throw new Error(`${label}: invalid environment map: empty image (${width}x${height})`);
   if (data.length !== width * height * 3) {
-    throw new Error(`${label}: pixel buffer has ${data.length} values, expected ${width}x${height}x3`);
+    throw new Error(`${label}: invalid environment map: pixel buffer has ${data.length} values, expected ${width}x${height}x3`);
   }
   if (!opts.allowAnyAspect && width !== 2 * height) {
-    throw new Error(`${label}: wrong aspect ${width}x${height} (${(width / height).toFixed(3)}:1); an equirectangular map must be 2:1`);
+    throw new Error(`${label}: invalid environment map: wrong aspect ${width}x${height} (${(width / height).toFixed(3)}:1); an equirectangular map must be 2:1`);
   }
   let nonFinite = 0;
   let negative = 0;
@@ -83,8 +83,8 @@ export function validateEnvImage(
   };
   const problems: string[] = [];
   if (nonFinite) problems.push(`${nonFinite} non-finite (NaN/Inf) value(s), first at ${where(firstNonFinite)}`);
-  if (negative) problems.push(`${negative} negative value(s), first at ${where(firstNegative)}`);
-  if (problems.length) throw new Error(`${label}: invalid pixels: ${problems.join('; ')}`);
+  if (negative) problems.push(`${negative} negative value(s), first at ${where(firstNegative)} (pass clampNegative to clamp them to 0)`);
+  if (problems.length) throw new Error(`${label}: invalid environment map: bad pixels: ${problems.join('; ')}`);
 }
 
 // ------------------------------------------------------------------------------------

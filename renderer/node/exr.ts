@@ -45,7 +45,7 @@ export interface ExrWriteOptions {
   pixelType?: ExrPixelType;
   /** Default 'zip'. */
   compression?: ExrCompression;
-  /** zlib level 1..9 for 'zip' (default 4, OpenEXR 3.x's default). */
+  /** zlib level 1..9 for 'zip' (default 4: nearly level-6 size, noticeably faster). */
   zipLevel?: number;
   /** Extra header attributes written with type 'string' (e.g. { 'vls:pass': 'albedo' }). */
   attributes?: Record<string, string>;

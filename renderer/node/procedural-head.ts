@@ -241,8 +241,38 @@ function sdTaperedCapsule(
   return Math.sqrt(dx * dx + dy * dy + dz * dz) - lerp(ra, rb, t);
 }
 
+/** Smooth (Catmull-Rom-like Hermite) interpolation through (xs, ys); xs strictly decreasing. */
+function curveAt(xs: readonly number[], ys: readonly number[], x: number): number {
+  const n = xs.length;
+  if (x >= xs[0]) return ys[0];
+  if (x <= xs[n - 1]) return ys[n - 1];
+  let i = 0;
+  while (x < xs[i + 1]) i++;
+  const x0 = xs[i];
+  const x1 = xs[i + 1];
+  const h = x1 - x0;
+  const t = (x - x0) / h;
+  const slope = (k: number): number => {
+    if (k <= 0) return (ys[1] - ys[0]) / (xs[1] - xs[0]);
+    if (k >= n - 1) return (ys[n - 1] - ys[n - 2]) / (xs[n - 1] - xs[n - 2]);
+    return (ys[k + 1] - ys[k - 1]) / (xs[k + 1] - xs[k - 1]);
+  };
+  const m0 = slope(i) * h;
+  const m1 = slope(i + 1) * h;
+  const t2 = t * t;
+  const t3 = t2 * t;
+  return (2 * t3 - 3 * t2 + 1) * ys[i] + (t3 - 2 * t2 + t) * m0 + (-2 * t3 + 3 * t2) * ys[i + 1] + (t3 - t2) * m1;
+}
+
+// Lower-face loft sections, from the cheekbones (hidden in the cranium) to below the chin.
+const LOFT_Y = [0.05, 0.02, -0.02, -0.05, -0.075, -0.095, -0.108, -0.125];
+const LOFT_W = [0.05, 0.062, 0.064, 0.059, 0.051, 0.037, 0.024, 0.018];
+const LOFT_F = [0.07, 0.084, 0.089, 0.088, 0.087, 0.087, 0.082, 0.07];
+const LOFT_DF = [0.08, 0.085, 0.085, 0.07, 0.055, 0.04, 0.03, 0.025];
+const LOFT_DB = [0.06, 0.07, 0.07, 0.07, 0.065, 0.06, 0.055, 0.05];
+
 /** Signed distance (approximate, smooth) of the head without its facial relief. */
-function headSdf(x: number, y: number, z: number): number {
+export function headSdf(x: number, y: number, z: number): number {
   const ax = Math.abs(x);
   // Cranium: round in top view (egg: narrower at the forehead), boxier in the
   // vertical direction (exponent 2.4) for an upright forehead and a flatter top;
@@ -257,30 +287,28 @@ function headSdf(x: number, y: number, z: number): number {
     const f = Math.pow(Math.pow(cx * cx + cz * cz, q / 2) + Math.pow(cy, q), 1 / q);
     d = (f - 1) * 0.07;
   }
-  // Lower face (maxilla, mouth, chin): an ellipse in top view, boxy in profile
-  // (exponent 4 below its centre) so the chin keeps a vertical front and a flat
-  // underside; its width tapers toward the chin.
+  // Lower face (cheeks, mouth, jaw, chin): a loft of horizontal egg-shaped
+  // sections (half-width W, front at F, front/back half-depths Df/Db) whose
+  // underside is cut by the jaw plane, rising from the chin to the jaw angles.
   {
-    const taper = 1 - 0.42 * smoothstep(-0.03, -0.11, y);
-    const fx = x / (0.062 * taper);
-    const fz = (z - 0.0) / 0.088;
-    const low = y < -0.05;
-    const fy = low ? (-0.05 - y) / 0.062 : (y + 0.05) / 0.06;
-    const q = low ? 4 : 2;
-    const r2 = fx * fx + fz * fz;
-    const f = Math.pow(Math.pow(r2, q / 2) + Math.pow(fy, q), 1 / q);
-    d = smin(d, (f - 1) * 0.055, 0.03);
+    const W = curveAt(LOFT_Y, LOFT_W, y);
+    const F = curveAt(LOFT_Y, LOFT_F, y);
+    const Df = curveAt(LOFT_Y, LOFT_DF, y);
+    const Db = curveAt(LOFT_Y, LOFT_DB, y);
+    const zc = F - Df;
+    const ex = x / W;
+    const ez = (z - zc) / (z > zc ? Df : Db);
+    const loft = (Math.sqrt(ex * ex + ez * ez) - 1) * Math.min(W, Df);
+    const jawPlane = (-0.113 + 0.42 * Math.max(0, 0.075 - z) - y) / 1.09;
+    d = smin(d, smax(smax(loft, jawPlane, 0.014), y - 0.045, 0.02), 0.025);
   }
-  // Mandible: a rounded edge from the gonion toward the chin on each side.
-  const jaw = sdTaperedCapsule(ax, y, z, 0.052, -0.07, -0.026, 0.024, -0.104, 0.05, 0.011, 0.009);
-  d = smin(d, jaw, 0.024);
   // Neck: a slightly forward-leaning cylinder (radius 0.054) cut flat at the
   // bottom; it narrows as it goes up into the head so its top stays hidden.
   {
     const nz = z + 0.02 + (y + 0.12) * 0.12; // the axis leans forward going up
-    const r = 0.054 - 0.026 * smoothstep(-0.06, -0.01, y);
+    const r = 0.054 - 0.026 * smoothstep(-0.02, 0.02, y);
     const neckCyl = Math.sqrt(x * x * 1.05 + nz * nz) - r;
-    const neck = smax(smax(neckCyl, -0.152 - y, 0.012), y + 0.01, 0.01);
+    const neck = smax(smax(neckCyl, -0.152 - y, 0.012), y - 0.02, 0.01);
     d = smin(d, neck, 0.03);
   }
   // Ears: flattened ellipsoids on both sides, with a shallow bowl (concha).

@@ -7,7 +7,7 @@ import { launchBrowser, probeBackend, findBrowser, type Backend, type ProbeResul
 import { ensurePageBundle, PROJECT_ROOT } from './bundle.js';
 import { PageServer } from './page-server.js';
 import { resolveHead, toPageHead, type ResolvedHead } from './head.js';
-import { prepareEnvironment, encodeVlse, toPageEquirect, renderBackground } from './environment.js';
+import { prepareEnvironment, encodeVlse, toPageEquirect, renderBackground, PAGE_ROTATION_SIGN } from './environment.js';
 import { halfsToFloat } from '../shared/half.js';
 import { resolveCamera, type ResolvedCamera } from '../shared/camera.js';
 import { modesFor } from '../passes/index.js';
@@ -161,7 +161,7 @@ export class Renderer {
       if (!this.server.hasBlob(env.key)) this.server.putBlob(env.key, encodeVlse(toPageEquirect(await env.image())));
       environment = {
         url: this.server.blobUrl(env.key),
-        rotationRad: (env.rotationDeg * Math.PI) / 180,
+        rotationRad: (PAGE_ROTATION_SIGN * env.rotationDeg * Math.PI) / 180,
         intensity: env.intensity,
         cubeSize: spec.render.envCubeSize,
         prefilter: spec.render.envPrefilter,

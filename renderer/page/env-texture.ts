@@ -26,6 +26,6 @@ export class EquirectFloatCubeTexture extends EnvCubeTexture {
     const width = header[1];
     const height = header[2];
     const data = new Float32Array(buffer, VLSE_HEADER_BYTES, width * height * 3);
-    return PanoramaToCubeMapTools.ConvertPanoramaToCubemap(data, width, height, size, supersample, false);
+    return PanoramaToCubeMapTools.ConvertPanoramaToCubemap(data, width, height, size, supersample, true);
   }
 }
