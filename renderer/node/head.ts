@@ -112,7 +112,7 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
   }
   if (!fs.existsSync(target)) throw new Error(`head ${target} does not exist`);
   const descriptorPath = fs.statSync(target).isDirectory() ? path.join(target, 'head.json') : target;
-  if (!fs.existsSync(descriptorPath)) throw new Error(`head folder ${target} has no head.json descriptor`);
+  if (!fs.existsSync(descriptorPath)) throw new Error(`head descriptor ${descriptorPath} does not exist (a head folder needs a head.json)`);
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(descriptorPath, 'utf8'));

@@ -241,27 +241,39 @@ function sdTaperedCapsule(
   return Math.sqrt(dx * dx + dy * dy + dz * dz) - lerp(ra, rb, t);
 }
 
-/** Smooth (Catmull-Rom-like Hermite) interpolation through (xs, ys); xs strictly decreasing. */
-function curveAt(xs: readonly number[], ys: readonly number[], x: number): number {
+/**
+ * Smooth (Catmull-Rom-like Hermite) interpolation of several tables sharing the
+ * knots xs (strictly decreasing) at x; results go to `out` (one per table).
+ */
+function curvesAt(xs: readonly number[], tables: readonly (readonly number[])[], x: number, out: number[]): void {
   const n = xs.length;
-  if (x >= xs[0]) return ys[0];
-  if (x <= xs[n - 1]) return ys[n - 1];
+  if (x >= xs[0] || x <= xs[n - 1]) {
+    const k = x >= xs[0] ? 0 : n - 1;
+    for (let c = 0; c < tables.length; c++) out[c] = tables[c][k];
+    return;
+  }
   let i = 0;
   while (x < xs[i + 1]) i++;
-  const x0 = xs[i];
-  const x1 = xs[i + 1];
-  const h = x1 - x0;
-  const t = (x - x0) / h;
-  const slope = (k: number): number => {
-    if (k <= 0) return (ys[1] - ys[0]) / (xs[1] - xs[0]);
-    if (k >= n - 1) return (ys[n - 1] - ys[n - 2]) / (xs[n - 1] - xs[n - 2]);
-    return (ys[k + 1] - ys[k - 1]) / (xs[k + 1] - xs[k - 1]);
-  };
-  const m0 = slope(i) * h;
-  const m1 = slope(i + 1) * h;
+  const h = xs[i + 1] - xs[i];
+  const t = (x - xs[i]) / h;
   const t2 = t * t;
   const t3 = t2 * t;
-  return (2 * t3 - 3 * t2 + 1) * ys[i] + (t3 - 2 * t2 + t) * m0 + (-2 * t3 + 3 * t2) * ys[i + 1] + (t3 - t2) * m1;
+  const h00 = 2 * t3 - 3 * t2 + 1;
+  const h10 = t3 - 2 * t2 + t;
+  const h01 = -2 * t3 + 3 * t2;
+  const h11 = t3 - t2;
+  const a0 = i > 0 ? i - 1 : 0;
+  const a1 = i + 1;
+  const b0 = i;
+  const b1 = i + 2 < n ? i + 2 : n - 1;
+  const sa = h / (xs[a1] - xs[a0]);
+  const sb = h / (xs[b1] - xs[b0]);
+  for (let c = 0; c < tables.length; c++) {
+    const ys = tables[c];
+    const m0 = (ys[a1] - ys[a0]) * sa;
+    const m1 = (ys[b1] - ys[b0]) * sb;
+    out[c] = h00 * ys[i] + h10 * m0 + h01 * ys[i + 1] + h11 * m1;
+  }
 }
 
 // Lower-face loft sections, from the cheekbones (hidden in the cranium) to below the chin.
@@ -270,6 +282,8 @@ const LOFT_W = [0.05, 0.062, 0.064, 0.059, 0.051, 0.037, 0.024, 0.018];
 const LOFT_F = [0.07, 0.084, 0.089, 0.088, 0.087, 0.087, 0.082, 0.07];
 const LOFT_DF = [0.08, 0.085, 0.085, 0.07, 0.055, 0.04, 0.03, 0.025];
 const LOFT_DB = [0.06, 0.07, 0.07, 0.07, 0.065, 0.06, 0.055, 0.05];
+const LOFT_TABLES = [LOFT_W, LOFT_F, LOFT_DF, LOFT_DB] as const;
+const loftScratch = [0, 0, 0, 0];
 
 /** Signed distance (approximate, smooth) of the head without its facial relief. */
 export function headSdf(x: number, y: number, z: number): number {
@@ -280,9 +294,9 @@ export function headSdf(x: number, y: number, z: number): number {
   let d: number;
   {
     const narrow = 1 - 0.1 * smoothstep(-0.02, 0.1, z);
-    const cx = x / (0.073 * narrow);
+    const cx = x / (0.074 * narrow);
     const cy = y > 0.02 ? (y - 0.02) / 0.096 : (0.02 - y) / 0.088;
-    const cz = (z + 0.006) / 0.101;
+    const cz = (z + 0.003) / 0.095;
     const q = 2.4;
     const f = Math.pow(Math.pow(cx * cx + cz * cz, q / 2) + Math.pow(cy, q), 1 / q);
     d = (f - 1) * 0.07;
@@ -291,10 +305,8 @@ export function headSdf(x: number, y: number, z: number): number {
   // sections (half-width W, front at F, front/back half-depths Df/Db) whose
   // underside is cut by the jaw plane, rising from the chin to the jaw angles.
   {
-    const W = curveAt(LOFT_Y, LOFT_W, y);
-    const F = curveAt(LOFT_Y, LOFT_F, y);
-    const Df = curveAt(LOFT_Y, LOFT_DF, y);
-    const Db = curveAt(LOFT_Y, LOFT_DB, y);
+    curvesAt(LOFT_Y, LOFT_TABLES, y, loftScratch);
+    const [W, F, Df, Db] = loftScratch;
     const zc = F - Df;
     const ex = x / W;
     const ez = (z - zc) / (z > zc ? Df : Db);
@@ -306,9 +318,9 @@ export function headSdf(x: number, y: number, z: number): number {
   // bottom; it narrows as it goes up into the head so its top stays hidden.
   {
     const nz = z + 0.02 + (y + 0.12) * 0.12; // the axis leans forward going up
-    const r = 0.054 - 0.026 * smoothstep(-0.02, 0.02, y);
+    const r = 0.054 - 0.024 * smoothstep(-0.06, 0.03, y);
     const neckCyl = Math.sqrt(x * x * 1.05 + nz * nz) - r;
-    const neck = smax(smax(neckCyl, -0.152 - y, 0.012), y - 0.02, 0.01);
+    const neck = smax(smax(neckCyl, -0.152 - y, 0.012), y - 0.03, 0.01);
     d = smin(d, neck, 0.03);
   }
   // Ears: flattened ellipsoids on both sides, with a shallow bowl (concha).
@@ -358,10 +370,10 @@ function faceRelief(x: number, yModel: number): number {
     // Dorsum rising from the nasion toward the tip, underside rising from the
     // subnasale; their smooth minimum rounds the tip.
     const td = Math.max(0, (yN + 0.012 - y) / (yN + 0.012 - yT));
-    const dorsum = 0.027 * Math.pow(td, 1.2);
+    const dorsum = 0.025 * Math.pow(td, 1.25);
     const tu = Math.max(0, (y - (yS - 0.006)) / (yT - yS + 0.006));
-    const under = 0.027 * (1.0 - (1 - Math.min(tu, 1.6)) ** 2) + 0.02 * Math.max(0, tu - 1);
-    const ridge = Math.max(0, smin(dorsum, under, 0.01));
+    const under = 0.025 * (1.0 - (1 - Math.min(tu, 1.6)) ** 2) + 0.02 * Math.max(0, tu - 1);
+    const ridge = Math.max(0, smin(dorsum, under, 0.012));
     const halfW = lerp(0.0095, 0.0165, clamp01(td));
     const c = ax / halfW;
     if (c < 1) {
@@ -375,9 +387,11 @@ function faceRelief(x: number, yModel: number): number {
   // Broad base so the nose sides melt into the cheeks.
   h += 0.004 * gauss2(x, y, 0, 0.01, 0.02, 0.026);
 
+  // Nasion: the dip between the brows and the nose bridge.
+  h -= 0.002 * gauss2(x, y, 0, 0.036, 0.012, 0.006);
   // Eye sockets (shallow) with the closed lids bulging over the eyeballs.
-  h -= 0.0085 * gauss2(ax, y, 0.032, 0.031, 0.019, 0.0135);
-  h += 0.0062 * gauss2(ax, y, 0.032, 0.0285, 0.0125, 0.0078);
+  h -= 0.011 * gauss2(ax, y, 0.031, 0.031, 0.019, 0.0135);
+  h += 0.0072 * gauss2(ax, y, 0.032, 0.0285, 0.0125, 0.0078);
   // Brow ridge: an arc above each socket, plus the glabella between them.
   {
     const by = 0.0475 - 6.0 * (ax - 0.03) * (ax - 0.03);
@@ -486,7 +500,7 @@ function castToSurface(dx: number, dy: number, dz: number): number {
   // Outermost surface along the ray: start well outside and march inward with a
   // conservative sphere-tracing step, then refine the sign change by bisection.
   const [ox, oy, oz] = RAY_ORIGIN;
-  let tOut = 0.4;
+  let tOut = 0.25;
   let t = tOut;
   for (let i = 0; i < 400; i++) {
     const d = headSdf(ox + dx * t, oy + dy * t, oz + dz * t);
@@ -497,7 +511,7 @@ function castToSurface(dx: number, dy: number, dz: number): number {
   }
   let lo = t; // inside
   let hi = tOut; // outside
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 24; i++) {
     const mid = 0.5 * (lo + hi);
     if (headSdf(ox + dx * mid, oy + dy * mid, oz + dz * mid) > 0) hi = mid;
     else lo = mid;
@@ -700,39 +714,45 @@ interface Regions {
 function regions(x: number, yModel: number, z: number, nz: number): Regions {
   const ax = Math.abs(x);
   const y = yModel + FACE_DY;
-  const front = smoothstep(0.2, 0.6, nz) * smoothstep(0.0, 0.04, z);
+  // The face: by position (so steep parts like the lower lip keep their colour),
+  // and not on the ears or the sides of the head.
+  const front = smoothstep(0.035, 0.06, z) * (0.4 + 0.6 * smoothstep(-0.2, 0.3, nz));
   const cheeks = front * gauss2(ax, y, 0.042, -0.012, 0.02, 0.018);
   const nose = front * gauss2(x, y, 0, 0.002, 0.012, 0.016);
-  // Lips (vermilion): an ellipse around the mouth line, narrower at the corners.
+  // Lips (vermilion): between the upper-lip border (with a cupid's bow) and the
+  // lower-lip border, around the mouth line; soft edges.
   let lips = 0;
   {
-    const t = ax / 0.024;
-    if (t < 1.2) {
-      const halfH = 0.0105 * Math.sqrt(Math.max(0, 1 - Math.min(1, t) ** 2)) + 0.0006;
-      const cy = -0.0385 - 0.0009 * t * t;
-      const up = y > cy ? 0.85 : 1.0;
-      const dy = Math.abs(y - cy) / (halfH * up);
-      lips = front * (1 - smoothstep(0.8, 1.12, dy)) * (1 - smoothstep(0.92, 1.04, t));
-    }
+    const ym = -0.0385 - 0.0012 * (ax / 0.024) ** 2;
+    const tu = clamp01(ax / 0.0255);
+    const tl = clamp01(ax / 0.0235);
+    const yu = ym + 0.0078 * Math.pow(1 - tu * tu, 0.55) + 0.0011 * Math.exp(-(((ax - 0.0055) / 0.0035) ** 2)) - 0.0008 * Math.exp(-((x / 0.0025) ** 2));
+    const yl = ym - 0.0092 * Math.pow(1 - tl * tl, 0.65);
+    const edge = 0.0009;
+    const inside = smoothstep(-edge, edge, yu - y) * smoothstep(-edge, edge, y - yl);
+    lips = front * inside * (1 - smoothstep(0.022, 0.027, ax));
   }
-  // Eyebrows: arcs just above the sockets, thicker toward the nose.
+  // Eyebrows: arcs above the sockets, thick at the head (toward the nose),
+  // thinning to the tail; ragged edges.
   let brows = 0;
   {
-    const by = 0.0485 - 5.0 * (ax - 0.03) * (ax - 0.03);
-    const thick = lerp(0.0055, 0.0028, smoothstep(0.015, 0.055, ax));
-    const dy = Math.abs(y - by) / thick;
-    brows = front * (1 - smoothstep(0.7, 1.2, dy)) * smoothstep(0.009, 0.016, ax) * (1 - smoothstep(0.05, 0.06, ax));
+    const by = 0.0478 - 5.5 * (ax - 0.031) * (ax - 0.031) + 0.05 * Math.max(0, 0.02 - ax) ** 2;
+    const thick = lerp(0.0048, 0.0018, smoothstep(0.014, 0.057, ax));
+    const ragged = 1 + 0.25 * noise3(x * 900, y * 900, 1.7, 83);
+    const dy = Math.abs(y - by) / (thick * ragged);
+    brows = front * (1 - smoothstep(0.6, 1.15, dy)) * smoothstep(0.008, 0.015, ax) * (1 - smoothstep(0.05, 0.059, ax));
   }
-  // Closed lids and the lash line along their lower edge.
+  // Closed lids and the lash line along their lower edge (a gentle downward curve).
   const lids = front * gauss2(ax, y, 0.032, 0.029, 0.015, 0.0085);
   let lashLine = 0;
   {
-    const ly = 0.0245 + 0.0035 * (1 - ((ax - 0.032) / 0.014) ** 2);
-    const along = 1 - smoothstep(0.011, 0.015, Math.abs(ax - 0.032));
-    const dy = (y - ly) / 0.0009;
+    const t = (ax - 0.0325) / 0.0135;
+    const ly = 0.0262 - 0.0022 * (1 - Math.min(1, t * t)) + 0.001 * t;
+    const along = 1 - smoothstep(0.8, 1.05, Math.abs(t));
+    const dy = (y - ly) / 0.0007;
     lashLine = front * along * Math.exp(-dy * dy);
   }
-  const tzone = front * Math.max(gauss2(x, y, 0, 0.075, 0.03, 0.022), gauss2(x, y, 0, 0.015, 0.011, 0.04), gauss2(x, y, 0, -0.085, 0.018, 0.016));
+  const tzone = front * Math.max(gauss2(x, y, 0, 0.075, 0.03, 0.022), gauss2(x, y, 0, 0.015, 0.011, 0.04), gauss2(x, y, 0, -0.074, 0.016, 0.012));
   const ears = smoothstep(0.064, 0.074, ax) * gauss2(0, yModel, 0, -0.01, 1, 0.035) * (1 - smoothstep(-0.005, 0.02, z));
   const scalp = smoothstep(0.07, 0.095, yModel);
   const neck = 1 - smoothstep(-0.125, -0.105, yModel);
@@ -744,7 +764,7 @@ function skinHeight(x: number, yModel: number, z: number, r: Regions, poreFreq: 
   const y = yModel + FACE_DY;
   let h = 0;
   // Pores: small pits where the noise is high, denser/deeper on nose and cheeks.
-  const poreAmp = 0.00004 * (1 + 0.8 * r.nose + 0.6 * r.cheeks) * (1 - 0.8 * r.lips) * poreGain;
+  const poreAmp = 0.000026 * (1 + 0.8 * r.nose + 0.6 * r.cheeks) * (1 - 0.8 * r.lips) * poreGain;
   if (poreAmp > 0) {
     const n = noise3(x * poreFreq, y * poreFreq, z * poreFreq, 11);
     const pit = Math.max(0, n - 0.15);
@@ -806,7 +826,7 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
 
   // Pore scale: about 3 texels on the face (band-limited), but at least ~1 mm.
   const faceTexel = ((2 * Math.PI) / S) * (1 - AZ_WARP) * 0.09;
-  const poreWave = Math.max(0.0009, 3 * faceTexel);
+  const poreWave = Math.max(0.0009, 3.5 * faceTexel);
   const poreFreq = 1 / poreWave;
 
   const P = [0, 0, 0];
@@ -874,12 +894,12 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
       cg *= 1 - 0.15 * r.lids;
       cb *= 1 - 0.08 * r.lids;
       const lash = clamp01(r.lashLine);
-      cr = lerp(cr, 0.06, 0.6 * lash);
-      cg = lerp(cg, 0.045, 0.6 * lash);
-      cb = lerp(cb, 0.04, 0.6 * lash);
+      cr = lerp(cr, 0.07, 0.5 * lash);
+      cg = lerp(cg, 0.05, 0.5 * lash);
+      cb = lerp(cb, 0.045, 0.5 * lash);
       // Eyebrows: dark brown, hair-streaked.
       if (r.brows > 0) {
-        const hair = 0.5 + 0.5 * noise3(x * 1800, y * 300, z * 300, 71);
+        const hair = 0.5 + 0.5 * noise3(x * 350 + y * 120, y * 2200 - x * 700, z * 350, 71);
         const m = r.brows * (0.55 + 0.45 * hair);
         cr = lerp(cr, 0.1, 0.75 * m);
         cg = lerp(cg, 0.065, 0.75 * m);
@@ -888,9 +908,9 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
       // Lips: darker red.
       if (r.lips > 0) {
         const m = r.lips;
-        cr = lerp(cr, 0.42, m);
-        cg = lerp(cg, 0.16, m);
-        cb = lerp(cb, 0.15, m);
+        cr = lerp(cr, 0.4, 0.85 * m);
+        cg = lerp(cg, 0.165, 0.85 * m);
+        cb = lerp(cb, 0.15, 0.85 * m);
       }
       const o3 = (py * S + px) * 3;
       albedo[o3] = linearToSrgb8(cr);
@@ -944,7 +964,7 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
       const lu = Math.hypot(Du[0], Du[1], Du[2]) / S;
       const lv = Math.hypot(Dv[0], Dv[1], Dv[2]) / S;
       const footprint = Math.max(lu, lv, 1e-6);
-      const poreGain = 1 - smoothstep(poreWave / 4, poreWave / 2.5, footprint);
+      const poreGain = 1 - smoothstep(poreWave / 3, poreWave / 2, footprint);
       height[py * S + px] = skinHeight(x, y, z, r, poreFreq, poreGain);
     }
   }
@@ -1066,6 +1086,9 @@ async function isCompleteHeadDir(dir: string): Promise<boolean> {
   }
 }
 
+/** In-process de-duplication: concurrent calls for one folder share one generation. */
+const inFlight = new Map<string, Promise<string>>();
+
 /**
  * Returns `${cacheRoot}/heads/procedural-v1-<hash>/`, generating it first when
  * it is missing or incomplete. The hash covers the generator version and the
@@ -1075,36 +1098,39 @@ async function isCompleteHeadDir(dir: string): Promise<boolean> {
  */
 export async function ensureProceduralHead(cacheRoot: string, opts?: ProceduralHeadOptions): Promise<string> {
   const o = resolveOptions(opts);
-  const headsDir = path.join(cacheRoot, 'heads');
-  const dir = path.join(headsDir, proceduralHeadDirName(o));
+  const dir = path.resolve(cacheRoot, 'heads', proceduralHeadDirName(o));
   if (await isCompleteHeadDir(dir)) return dir;
+  let pending = inFlight.get(dir);
+  if (!pending) {
+    pending = generateHeadDir(dir, o).finally(() => inFlight.delete(dir));
+    inFlight.set(dir, pending);
+  }
+  return pending;
+}
 
-  await fsp.mkdir(headsDir, { recursive: true });
+async function generateHeadDir(dir: string, o: { detail: ProceduralDetail }): Promise<string> {
+  await fsp.mkdir(path.dirname(dir), { recursive: true });
   const generated = await generateProceduralHeadFiles(o);
   const tmp = `${dir}.tmp-${process.pid}`;
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(tmp);
   try {
     for (const f of HEAD_FILES) await fsp.writeFile(path.join(tmp, f), generated.files[f]);
-    // Another process may have finished meanwhile.
+    // Another process may have finished meanwhile: use its folder.
     if (await isCompleteHeadDir(dir)) return dir;
     // A leftover incomplete folder (interrupted copy, manual deletion) is moved aside.
-    try {
-      const st = await fsp.stat(dir);
-      if (st) {
-        const stale = `${dir}.stale-${process.pid}`;
-        await fsp.rm(stale, { recursive: true, force: true });
-        await fsp.rename(dir, stale).catch(() => undefined);
-        await fsp.rm(stale, { recursive: true, force: true });
-      }
-    } catch {
-      // does not exist: the normal case
+    const exists = await fsp.stat(dir).then(() => true, () => false);
+    if (exists) {
+      const stale = `${dir}.stale-${process.pid}`;
+      await fsp.rm(stale, { recursive: true, force: true });
+      await fsp.rename(dir, stale).catch(() => undefined);
+      await fsp.rm(stale, { recursive: true, force: true });
     }
     try {
       await fsp.rename(tmp, dir);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if ((code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EPERM') && (await isCompleteHeadDir(dir))) return dir;
+      // Lost the race to a concurrent process (rename onto a non-empty folder fails).
+      if (await isCompleteHeadDir(dir)) return dir;
       throw err;
     }
     return dir;

@@ -9,8 +9,8 @@
  *   halves are produced correctly, NaN -> quiet NaN (top mantissa bits kept, sign kept).
  * half -> float: one 65536-entry Float32Array table (exact; every half is a float).
  *
- * All functions assume the host is little-endian only in the sense that they alias a
- * Float32Array and a Uint32Array over the same buffer, which is endian-neutral.
+ * Bit patterns are read by aliasing a Uint32Array over the Float32Array's buffer, which
+ * is endian-neutral (both views use host order).
  */
 
 // --- float32 -> half tables -------------------------------------------------------

@@ -1,0 +1,700 @@
+// npm run bench [-- --sizes 256,512,1024 --repeats 3 --only renderer --out BENCHMARKS.md --json FILE]
+//
+// Benchmarks, organised as named sections. Each section is a function that returns tables
+// (rows of cells) plus raw data; the script prints every section as Markdown, and with --out
+// rewrites only that section's block in the file, between
+//   <!-- bench:NAME:start --> and <!-- bench:NAME:end -->
+// so sections run separately (or added later: OLAT relighting, batch throughput, ...) keep
+// each other's numbers. Add a section: write a `Section` and list it in SECTIONS.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { Renderer, type RenderedSample, type RendererInfo } from '../renderer/node/renderer.js';
+import { parseSampleSpec, type SampleSpec } from '../renderer/node/spec.js';
+import { writeSample } from '../renderer/node/write-sample.js';
+import { modesFor, PASS_NAMES } from '../renderer/passes/index.js';
+import { BACKENDS, type Backend } from '../renderer/node/browser.js';
+import type { RenderModeName } from '../renderer/shared/render-modes.js';
+
+// ---------------------------------------------------------------------------------------
+// Options
+
+interface BenchOptions {
+  sizes: number[];
+  repeats: number;
+  backend: Backend | 'auto';
+  /** Backend to compare against at 512 px, or false. */
+  compare: Backend | false;
+  compareRepeats: number;
+  only: string[] | null;
+  out?: string;
+  json?: string;
+  quiet: boolean;
+}
+
+function parseIntList(v: string): number[] {
+  const out = v.split(',').map((s) => Number(s.trim()));
+  if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n < 16 || n > 4096)) {
+    throw new Error(`--sizes: expected comma-separated integers in 16..4096, got "${v}"`);
+  }
+  return out;
+}
+
+function parsePositiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+function parseBackend(name: string, allowAuto: boolean) {
+  return (v: string): Backend | 'auto' => {
+    const ok = allowAuto ? [...BACKENDS, 'auto'] : BACKENDS;
+    if (!ok.includes(v as Backend)) throw new Error(`${name}: unknown backend "${v}" (use ${ok.join(', ')})`);
+    return v as Backend | 'auto';
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Section contract
+
+interface Table {
+  title?: string;
+  columns: string[];
+  rows: string[][];
+  /** Column alignment; default: first column left, the rest right. */
+  align?: ('l' | 'r')[];
+}
+
+interface SectionResult {
+  /** Markdown lines shown above the tables (machine, scene, method). */
+  intro: string[];
+  tables: Table[];
+  /** Markdown lines below the tables (anomalies, footnotes). */
+  notes: string[];
+  /** Raw numbers for --json. */
+  data: unknown;
+}
+
+interface BenchContext {
+  opts: BenchOptions;
+  system: SystemInfo;
+  /** Scratch folder for written samples; removed at the end. */
+  tmpDir: string;
+  log: (msg: string) => void;
+}
+
+interface Section {
+  name: string;
+  title: string;
+  run(ctx: BenchContext): Promise<SectionResult>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers: statistics, formatting, system info, memory sampling
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function ms(v: number): string {
+  if (!Number.isFinite(v)) return '–';
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
+}
+
+function pct(v: number): string {
+  return `${(v * 100).toFixed(1)} %`;
+}
+
+interface SystemInfo {
+  cpuModel: string;
+  cores: number;
+  memTotalGiB: number;
+  node: string;
+  platform: string;
+}
+
+function systemInfo(): SystemInfo {
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpuModel = m[1].trim();
+  } catch {
+    /* not Linux: keep os.cpus() */
+  }
+  return {
+    cpuModel,
+    cores: os.availableParallelism(),
+    memTotalGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+/** /proc/<pid>/stat -> parent pid and command name (null once the process is gone). */
+function procStat(pid: number): { ppid: number; comm: string } | null {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const open = s.indexOf('(');
+    const close = s.lastIndexOf(')'); // comm may contain spaces and parentheses
+    const rest = s.slice(close + 2).split(' ');
+    return { ppid: Number(rest[1]), comm: s.slice(open + 1, close) };
+  } catch {
+    return null;
+  }
+}
+
+function procKb(pid: number, file: string, field: RegExp): number {
+  try {
+    const m = field.exec(fs.readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Chromium processes started by this Node process: every child of ours whose name looks like a
+ * browser, with all of its descendants (zygotes, GPU process, renderers, utilities). The
+ * esbuild service process, also our child, is left out.
+ */
+function browserProcesses(root = process.pid): number[] {
+  let pids: number[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  const comm = new Map<number, string>();
+  for (const pid of pids) {
+    const st = procStat(pid);
+    if (!st) continue;
+    comm.set(pid, st.comm);
+    let list = children.get(st.ppid);
+    if (!list) children.set(st.ppid, (list = []));
+    list.push(pid);
+  }
+  const out: number[] = [];
+  const stack = (children.get(root) ?? []).filter((p) => /chrom|headless/i.test(comm.get(p) ?? ''));
+  while (stack.length) {
+    const p = stack.pop()!;
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+interface MemoryPeak {
+  nodeRssBytes: number;
+  browserRssBytes: number;
+  /** Proportional set size: shared pages (libraries, shared memory) split between processes. */
+  browserPssBytes: number;
+  browserProcesses: number;
+  samples: number;
+}
+
+/** Polls Node RSS and the browser tree's summed VmRSS (and PSS) while rendering. */
+class MemorySampler {
+  private timer: NodeJS.Timeout | null = null;
+  peak: MemoryPeak = { nodeRssBytes: 0, browserRssBytes: 0, browserPssBytes: 0, browserProcesses: 0, samples: 0 };
+
+  constructor(private intervalMs = 250) {}
+
+  start(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  reset(): void {
+    this.peak = { nodeRssBytes: 0, browserRssBytes: 0, browserPssBytes: 0, browserProcesses: 0, samples: 0 };
+    this.sample();
+  }
+
+  sample(): void {
+    const p = this.peak;
+    p.samples++;
+    p.nodeRssBytes = Math.max(p.nodeRssBytes, process.memoryUsage().rss);
+    const pids = browserProcesses();
+    let rss = 0;
+    let pss = 0;
+    for (const pid of pids) {
+      rss += procKb(pid, 'status', /^VmRSS:\s+(\d+)\s+kB/m) * 1024;
+      pss += procKb(pid, 'smaps_rollup', /^Pss:\s+(\d+)\s+kB/m) * 1024;
+    }
+    p.browserRssBytes = Math.max(p.browserRssBytes, rss);
+    p.browserPssBytes = Math.max(p.browserPssBytes, pss);
+    p.browserProcesses = Math.max(p.browserProcesses, pids.length);
+  }
+
+  stop(): MemoryPeak {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+    return { ...this.peak };
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Section: renderer
+
+const ALL_MODES: RenderModeName[] = modesFor(PASS_NAMES);
+
+function benchSpec(size: number): SampleSpec {
+  return parseSampleSpec(
+    {
+      id: `bench-${size}`,
+      head: 'procedural',
+      width: size,
+      height: size,
+      camera: { yawDeg: 20, pitchDeg: 5, distance: 0.75, fovYDeg: 25, target: [0, 0.02, 0] },
+      lighting: {
+        environment: [{ map: 'builtin:studio', rotationDeg: 0, intensity: 1 }],
+        pointLights: [{ position: [0.4, 0.3, 0.6], color: [1, 0.95, 0.9], intensity: 0.6, radius: 0.02 }],
+      },
+      passes: [...PASS_NAMES],
+      seed: 1,
+    },
+    'bench spec',
+  );
+}
+
+/** One measured sample, flattened. */
+interface SampleTimes {
+  setupMs: number;
+  shadowMs: number;
+  renderMs: Record<string, number>;
+  readMs: Record<string, number>;
+  /** setup + shadow + all modes' render. */
+  renderTotalMs: number;
+  /** Sum of readMs: readPixels + channel packing + half conversion in the page. */
+  readTotalMs: number;
+  uploadMs: number;
+  transferMs: number;
+  decodeMs: number;
+  writeMs: number;
+  /** renderSample() wall time + writeSample's pass writing. */
+  sampleMs: number;
+  pageMs: number;
+  uploadBytes: number;
+}
+
+function sampleTimes(s: RenderedSample, writeMs: number): SampleTimes {
+  const p = s.timings.page;
+  const renderSum = Object.values(p.renderMs).reduce((a, b) => a + b, 0);
+  const readSum = Object.values(p.readMs).reduce((a, b) => a + b, 0);
+  return {
+    setupMs: p.setupMs,
+    shadowMs: p.shadowMs,
+    renderMs: { ...p.renderMs },
+    readMs: { ...p.readMs },
+    renderTotalMs: p.setupMs + p.shadowMs + renderSum,
+    readTotalMs: readSum,
+    uploadMs: p.uploadMs,
+    transferMs: s.timings.transferMs,
+    decodeMs: s.timings.decodeMs,
+    writeMs,
+    sampleMs: s.timings.totalMs + writeMs,
+    pageMs: s.timings.pageMs,
+    uploadBytes: s.uploadBytes,
+  };
+}
+
+/** Median of every field over repeats (per field, so the row is not one sample's numbers). */
+function medianTimes(xs: SampleTimes[]): SampleTimes {
+  const f = (k: keyof SampleTimes) => median(xs.map((x) => x[k] as number));
+  const perMode = (k: 'renderMs' | 'readMs') => Object.fromEntries(ALL_MODES.map((m) => [m, median(xs.map((x) => x[k][m] ?? NaN))]));
+  return {
+    setupMs: f('setupMs'),
+    shadowMs: f('shadowMs'),
+    renderMs: perMode('renderMs'),
+    readMs: perMode('readMs'),
+    renderTotalMs: f('renderTotalMs'),
+    readTotalMs: f('readTotalMs'),
+    uploadMs: f('uploadMs'),
+    transferMs: f('transferMs'),
+    decodeMs: f('decodeMs'),
+    writeMs: f('writeMs'),
+    sampleMs: f('sampleMs'),
+    pageMs: f('pageMs'),
+    uploadBytes: f('uploadBytes'),
+  };
+}
+
+/** (transfer + decode + write) / render, the cost of getting pixels into files vs drawing them. */
+function overheadRatio(t: SampleTimes): number {
+  return (t.transferMs + t.decodeMs + t.writeMs) / t.renderTotalMs;
+}
+
+interface SizeResult {
+  size: number;
+  warmup: SampleTimes;
+  samples: SampleTimes[];
+  median: SampleTimes;
+  memory: MemoryPeak;
+}
+
+interface BackendRun {
+  info: RendererInfo;
+  firstFrame: { size: number; wallMs: number; times: SampleTimes };
+  sizes: SizeResult[];
+  memory: MemoryPeak;
+}
+
+async function renderAndWrite(r: Renderer, spec: SampleSpec, dir: string): Promise<SampleTimes> {
+  const s = await r.renderSample(spec);
+  const meta = await writeSample(dir, s, r.info, { overwrite: true });
+  const t = sampleTimes(s, meta.timings.writeMs);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return t;
+}
+
+/**
+ * Launches one renderer, renders a first frame at 512 (cold: shader compile, env cube), then per
+ * size one warm-up and `repeats` measured samples.
+ */
+async function runBackend(ctx: BenchContext, backend: Backend | 'auto', sizes: number[], repeats: number, tag: string): Promise<BackendRun> {
+  const sampler = new MemorySampler().start();
+  const whole = new MemorySampler().start();
+  const renderer = await Renderer.launch({ backend, log: ctx.opts.quiet ? undefined : (m) => ctx.log(`[${tag}] ${m}`) });
+  try {
+    const info = renderer.info;
+    ctx.log(`[${tag}] ${info.backend} (${info.webglRenderer}), launch ${ms(info.launchMs)} ms, page ready ${ms(info.pageReadyMs)} ms`);
+    const dir = (name: string) => path.join(ctx.tmpDir, `${tag}-${name}`);
+
+    const firstSize = 512;
+    const t0 = performance.now();
+    const first = await renderer.renderSample(benchSpec(firstSize));
+    const firstWall = performance.now() - t0;
+    const firstMeta = await writeSample(dir('first'), first, info, { overwrite: true });
+    fs.rmSync(dir('first'), { recursive: true, force: true });
+    const firstFrame = { size: firstSize, wallMs: firstWall, times: sampleTimes(first, firstMeta.timings.writeMs) };
+    ctx.log(`[${tag}] first frame ${firstSize}px: ${ms(firstWall)} ms (setup ${ms(first.timings.page.setupMs)} ms)`);
+
+    const results: SizeResult[] = [];
+    for (const size of sizes) {
+      const spec = benchSpec(size);
+      sampler.reset();
+      const warmup = await renderAndWrite(renderer, spec, dir(`${size}-warmup`));
+      const samples: SampleTimes[] = [];
+      for (let i = 0; i < repeats; i++) {
+        samples.push(await renderAndWrite(renderer, spec, dir(`${size}-${i}`)));
+        const t = samples[samples.length - 1];
+        ctx.log(`[${tag}] ${size}px #${i + 1}/${repeats}: sample ${ms(t.sampleMs)} ms, render ${ms(t.renderTotalMs)}, transfer ${ms(t.transferMs)}, decode ${ms(t.decodeMs)}, write ${ms(t.writeMs)}`);
+      }
+      sampler.sample();
+      results.push({ size, warmup, samples, median: medianTimes(samples), memory: { ...sampler.peak } });
+    }
+    return { info, firstFrame, sizes: results, memory: whole.stop() };
+  } finally {
+    sampler.stop();
+    whole.stop();
+    await renderer.close();
+  }
+}
+
+/** Which part of transfer + encode is largest, for the anomaly note. */
+function dominantOverhead(t: SampleTimes): string {
+  const parts: [string, number][] = [
+    ['readPixels + packing + half conversion in the page (readMs)', t.readTotalMs],
+    ['HTTP upload to Node (uploadMs)', t.uploadMs],
+    ['decode in Node (half -> float, row flip, mask)', t.decodeMs],
+    ['pass writing (EXR half conversion + zip, PNG, files)', t.writeMs],
+  ];
+  parts.sort((a, b) => b[1] - a[1]);
+  const total = parts.reduce((a, [, v]) => a + v, 0);
+  return parts.map(([n, v]) => `${n} ${ms(v)} ms (${((100 * v) / total).toFixed(0)} %)`).join('; ');
+}
+
+const rendererSection: Section = {
+  name: 'renderer',
+  title: 'Renderer',
+  async run(ctx) {
+    const { opts } = ctx;
+    const startedAt = new Date();
+    const t0 = performance.now();
+    const main = await runBackend(ctx, opts.backend, opts.sizes, opts.repeats, 'main');
+    const mainBackend = main.info.backend;
+    let compare: BackendRun | null = null;
+    let compareBackend: Backend | null = null;
+    if (opts.compare) {
+      compareBackend = opts.compare === mainBackend ? (mainBackend === 'swiftshader' ? 'llvmpipe' : 'swiftshader') : opts.compare;
+      try {
+        compare = await runBackend(ctx, compareBackend, [512], opts.compareRepeats, compareBackend);
+      } catch (err) {
+        ctx.log(`[${compareBackend}] comparison skipped: ${(err as Error).message}`);
+      }
+    }
+    const elapsedS = (performance.now() - t0) / 1000;
+
+    const { system } = ctx;
+    const info = main.info;
+    const intro = [
+      `Backend **${info.backend}** — WebGL renderer \`${info.webglRenderer}\`; CPU **${system.cpuModel}**, ${system.cores} cores, ` +
+        `${system.memTotalGiB.toFixed(0)} GiB RAM; ${info.chromium}, Babylon ${info.babylon}, Node ${system.node}.`,
+      '',
+      `Scene: built-in procedural head, \`builtin:studio\` environment (cube 128, no prefilter) + 1 point light with a 1024² shadow map, ` +
+        `MSAA 4, transparent background, all ${PASS_NAMES.length} passes (${ALL_MODES.length} render modes: ${ALL_MODES.join(', ')}), EXR half + zip. ` +
+        `Median of ${opts.repeats} samples per size after 1 warm-up. Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, section took ${elapsedS.toFixed(0)} s.`,
+    ];
+
+    const startup: Table = {
+      title: 'Start-up',
+      columns: ['', 'ms'],
+      rows: [
+        ['Browser start (`launchMs`)', ms(info.launchMs)],
+        ['Page ready (`pageReadyMs`)', ms(info.pageReadyMs)],
+        [`First frame, ${main.firstFrame.size} px (shader compile + env cube; renderSample wall)`, ms(main.firstFrame.wallMs)],
+        ['  of which page setup (`setupMs`)', ms(main.firstFrame.times.setupMs)],
+      ],
+    };
+
+    const perSample: Table = {
+      title: 'Per sample (ms, median)',
+      columns: [
+        'Size',
+        'Setup',
+        'Shadow',
+        'Render (all modes)',
+        '**Render total**',
+        'Read (readPixels+pack)',
+        'Upload',
+        '**Transfer**',
+        'Decode',
+        '**Write** (EXR/PNG)',
+        '**(transfer+encode)/render**',
+        '**Sample total**',
+        'Upload MiB',
+      ],
+      rows: main.sizes.map(({ size, median: t }) => {
+        const r = overheadRatio(t);
+        return [
+          `${size}²`,
+          ms(t.setupMs),
+          ms(t.shadowMs),
+          ms(t.renderTotalMs - t.setupMs - t.shadowMs),
+          ms(t.renderTotalMs),
+          ms(t.readTotalMs),
+          ms(t.uploadMs),
+          ms(t.transferMs),
+          ms(t.decodeMs),
+          ms(t.writeMs),
+          `${pct(r)} ${r < 0.25 ? '✓' : '✗'}`,
+          ms(t.sampleMs),
+          (t.uploadBytes / 2 ** 20).toFixed(1),
+        ];
+      }),
+    };
+
+    const perMode: Table = {
+      title: 'Per render mode: render / read ms (median)',
+      columns: ['Size', ...ALL_MODES],
+      rows: main.sizes.map(({ size, median: t }) => [`${size}²`, ...ALL_MODES.map((m) => `${ms(t.renderMs[m])} / ${ms(t.readMs[m])}`)]),
+    };
+
+    const memory: Table = {
+      title: 'Peak memory while rendering (MiB)',
+      columns: ['Size', 'Node RSS', 'Browser RSS (sum of tree)', 'Browser PSS', 'Browser processes'],
+      rows: main.sizes.map(({ size, memory: m }) => [`${size}²`, mib(m.nodeRssBytes), mib(m.browserRssBytes), mib(m.browserPssBytes), String(m.browserProcesses)]),
+    };
+    memory.rows.push(['whole run', mib(main.memory.nodeRssBytes), mib(main.memory.browserRssBytes), mib(main.memory.browserPssBytes), String(main.memory.browserProcesses)]);
+
+    const tables = [startup, perSample, perMode, memory];
+
+    let compareData: unknown = null;
+    if (compare && compareBackend) {
+      const a = main.sizes.find((s) => s.size === 512);
+      const b = compare.sizes[0];
+      // If 512 was not among --sizes, the main backend's first frame is the only 512 number.
+      const aT = a?.median ?? main.firstFrame.times;
+      const bT = b.median;
+      const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}×`;
+      tables.push({
+        title: `Backend comparison at 512² (same run; ${compareBackend}: median of ${opts.compareRepeats} after 1 warm-up)`,
+        columns: ['Backend', 'WebGL renderer', 'Launch', 'First frame', 'Render total', 'Transfer', 'Sample total'],
+        rows: [
+          [mainBackend, `\`${info.webglRenderer}\``, ms(info.launchMs), ms(main.firstFrame.wallMs), ms(aT.renderTotalMs), ms(aT.transferMs), ms(aT.sampleMs)],
+          [compareBackend, `\`${compare.info.webglRenderer}\``, ms(compare.info.launchMs), ms(compare.firstFrame.wallMs), ms(bT.renderTotalMs), ms(bT.transferMs), ms(bT.sampleMs)],
+          [
+            `**${compareBackend} / ${mainBackend}**`,
+            '',
+            ratio(compare.info.launchMs, info.launchMs),
+            ratio(compare.firstFrame.wallMs, main.firstFrame.wallMs),
+            `**${ratio(bT.renderTotalMs, aT.renderTotalMs)}**`,
+            ratio(bT.transferMs, aT.transferMs),
+            `**${ratio(bT.sampleMs, aT.sampleMs)}**`,
+          ],
+        ],
+      });
+      compareData = compare;
+    }
+
+    const notes: string[] = [
+      '_Render total_ = page setup + shadow map + all render modes. _Transfer_ = readPixels + channel packing + float→half in the page, plus the HTTP upload ' +
+        '(`timings.transferMs`). _Encode_ = decode in Node (half→float, row flip, mask) + pass writing (`timings.writeMs`: EXR/PNG encoding and files). ' +
+        'Goal: (transfer+encode)/render < 25 %. _Sample total_ = `renderSample` wall time + write. ' +
+        'On CPU backends GL calls are queued to the GPU process, so part of a mode\'s rasterisation can show up in the next call that waits for it (its readPixels).',
+      'Browser RSS sums VmRSS over the Chromium process tree (shared pages counted once per process, so it overstates); PSS splits shared pages.',
+    ];
+    for (const s of main.sizes) {
+      const r = overheadRatio(s.median);
+      if (r >= 0.25) notes.push(`**${s.size}²: (transfer+encode)/render = ${pct(r)} ≥ 25 %.** Largest first: ${dominantOverhead(s.median)}.`);
+    }
+
+    return {
+      intro,
+      tables,
+      notes,
+      data: { startedAt: startedAt.toISOString(), elapsedS, system, main, compareBackend, compare: compareData },
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// Sections registry. Later: OLAT relighting, batch throughput, ...
+
+const SECTIONS: Section[] = [rendererSection];
+
+// ---------------------------------------------------------------------------------------
+// Markdown output
+
+function renderTable(t: Table): string[] {
+  const align = t.align ?? t.columns.map((_, i) => (i === 0 ? 'l' : 'r'));
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines: string[] = [];
+  if (t.title) lines.push(`**${t.title}**`, '');
+  lines.push(`| ${t.columns.map(esc).join(' | ')} |`);
+  lines.push(`|${align.map((a) => (a === 'l' ? ':---' : '---:')).join('|')}|`);
+  for (const r of t.rows) lines.push(`| ${r.map(esc).join(' | ')} |`);
+  return lines;
+}
+
+function sectionMarkdown(s: Section, r: SectionResult): string {
+  const lines = [`<!-- bench:${s.name}:start -->`, `## ${s.title}`, '', `_Generated by \`npm run bench -- --only ${s.name}\`; do not edit by hand._`, ''];
+  lines.push(...r.intro, '');
+  for (const t of r.tables) lines.push(...renderTable(t), '');
+  for (const n of r.notes) lines.push(n, '');
+  while (lines[lines.length - 1] === '') lines.pop();
+  lines.push(`<!-- bench:${s.name}:end -->`);
+  return lines.join('\n');
+}
+
+const FILE_INTRO = `# Benchmarks
+
+Numbers in this file come from \`npm run bench\` (scripts/bench.ts) on the machine named in each
+section; expect about ±20 % machine noise between runs. Reproduce with
+
+    npm run bench -- --out BENCHMARKS.md            # all sections
+    npm run bench -- --only renderer --out BENCHMARKS.md --json output/bench.json
+
+Options: \`--sizes 256,512,1024\`, \`--repeats 3\`, \`--backend auto|gpu|llvmpipe|swiftshader\`,
+\`--compare swiftshader\` / \`--no-compare\`. Each section rewrites only its own block between
+\`<!-- bench:NAME:start -->\` and \`<!-- bench:NAME:end -->\`.
+`;
+
+/** Replaces (or appends) one section's marked block, keeping everything else in the file. */
+function replaceBlock(doc: string, name: string, block: string): string {
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i >= 0 && j > i) return doc.slice(0, i) + block + doc.slice(j + end.length);
+  return `${doc.replace(/\s*$/, '')}\n\n${block}\n`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Main
+
+const program = new Command()
+  .name('bench')
+  .description('Benchmark the renderer (and later sections) and write the tables to BENCHMARKS.md.')
+  .option('--sizes <list>', 'image sizes (square), comma-separated', parseIntList, [256, 512, 1024])
+  .option('--repeats <n>', 'measured samples per size (after one warm-up)', parsePositiveInt('--repeats'), 3)
+  .option('--backend <name>', 'WebGL backend: auto, gpu, llvmpipe, swiftshader', parseBackend('--backend', true), 'auto')
+  .option('--compare <backend>', 'second backend compared at 512 px in the same run', parseBackend('--compare', false), 'swiftshader')
+  .option('--no-compare', 'skip the backend comparison')
+  .option('--compare-repeats <n>', 'measured samples for the comparison backend (default: half of --repeats, at least 1)', parsePositiveInt('--compare-repeats'))
+  .option('--only <sections>', `sections to run, comma-separated (${SECTIONS.map((s) => s.name).join(', ')})`)
+  .option('--out <file>', "rewrite these sections' blocks in a Markdown file (e.g. BENCHMARKS.md)")
+  .option('--json <file>', 'also write the raw numbers as JSON')
+  .option('--quiet', 'no progress on stderr', false)
+  .showHelpAfterError();
+
+async function main(): Promise<void> {
+  program.parse();
+  const o = program.opts<{
+    sizes: number[];
+    repeats: number;
+    backend: Backend | 'auto';
+    compare: Backend | false;
+    compareRepeats?: number;
+    only?: string;
+    out?: string;
+    json?: string;
+    quiet: boolean;
+  }>();
+  const only = o.only ? o.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
+  for (const n of only ?? []) {
+    if (!SECTIONS.some((s) => s.name === n)) throw new Error(`--only: unknown section "${n}" (known: ${SECTIONS.map((s) => s.name).join(', ')})`);
+  }
+  const opts: BenchOptions = {
+    sizes: o.sizes,
+    repeats: o.repeats,
+    backend: o.backend,
+    compare: o.compare,
+    compareRepeats: o.compareRepeats ?? Math.max(1, Math.ceil(o.repeats / 2)),
+    only,
+    out: o.out,
+    json: o.json,
+    quiet: o.quiet,
+  };
+  const log = opts.quiet ? () => undefined : (m: string) => console.error(m);
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vls-bench-'));
+  const ctx: BenchContext = { opts, system: systemInfo(), tmpDir, log };
+  const t0 = performance.now();
+  const results: { name: string; markdown: string; data: unknown }[] = [];
+  try {
+    for (const s of SECTIONS) {
+      if (only && !only.includes(s.name)) continue;
+      log(`== ${s.name}`);
+      const r = await s.run(ctx);
+      results.push({ name: s.name, markdown: sectionMarkdown(s, r), data: r.data });
+    }
+  } finally {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+  const totalS = (performance.now() - t0) / 1000;
+  log(`bench finished in ${totalS.toFixed(0)} s`);
+
+  for (const r of results) console.log(`${r.markdown}\n`);
+  if (opts.out) {
+    const file = path.resolve(opts.out);
+    let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : FILE_INTRO;
+    for (const r of results) doc = replaceBlock(doc, r.name, r.markdown);
+    fs.writeFileSync(file, doc);
+    log(`updated ${path.relative(process.cwd(), file) || file}`);
+  }
+  if (opts.json) {
+    const file = path.resolve(opts.json);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const sections = Object.fromEntries(results.map((r) => [r.name, r.data]));
+    fs.writeFileSync(file, JSON.stringify({ totalS, options: opts, sections }, null, 2));
+    log(`wrote ${path.relative(process.cwd(), file) || file}`);
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`bench: ${err.message}`);
+  process.exitCode = 1;
+});
