@@ -27,6 +27,8 @@ interface BenchOptions {
   /** Backend to compare against at 512 px, or false. */
   compare: Backend | false;
   compareRepeats: number;
+  /** Separate the GPU wait hidden in readPixels from the readback itself (see installWaitProbe). */
+  splitWait: boolean;
   only: string[] | null;
   out?: string;
   json?: string;
@@ -270,15 +272,60 @@ function benchSpec(size: number): SampleSpec {
   );
 }
 
+/**
+ * On CPU backends (and GPUs) WebGL calls only queue commands for Chromium's GPU process:
+ * `target.render()` returns after issuing them and the rasterisation happens while the page
+ * waits in the next synchronous call, the mode's readPixels. So timings.page.readMs is mostly
+ * drawing, and renderMs is only command issue. gl.finish() does not block in Chromium, so this
+ * probe wraps readPixels in the page to read 1x1 pixel first: that call waits for the queued
+ * drawing (and costs nothing else), and the full readPixels after it is the real readback.
+ * Installed through Renderer.evaluate (renderer files unchanged); wait times per call are
+ * collected by takeWaits().
+ */
+async function installWaitProbe(r: Renderer): Promise<void> {
+  await r.evaluate(() => {
+    const w = window as unknown as { __benchWaits?: number[] };
+    if (w.__benchWaits) return;
+    w.__benchWaits = [];
+    const proto = WebGL2RenderingContext.prototype as unknown as { readPixels: (...a: unknown[]) => void };
+    const orig = proto.readPixels;
+    proto.readPixels = function (this: WebGL2RenderingContext, ...a: unknown[]) {
+      const [x, y, , , format, type] = a as number[];
+      const t0 = performance.now();
+      if (format === this.RGBA && type === this.FLOAT) orig.call(this, x, y, 1, 1, format, type, new Float32Array(4));
+      else if (format === this.RGBA && type === this.UNSIGNED_BYTE) orig.call(this, x, y, 1, 1, format, type, new Uint8Array(4));
+      w.__benchWaits!.push(performance.now() - t0);
+      return orig.apply(this, a);
+    };
+  });
+}
+
+async function takeWaits(r: Renderer): Promise<number[]> {
+  return r.evaluate(() => {
+    const w = window as unknown as { __benchWaits?: number[] };
+    const v = w.__benchWaits ?? [];
+    if (w.__benchWaits) w.__benchWaits = [];
+    return v;
+  });
+}
+
 /** One measured sample, flattened. */
 interface SampleTimes {
   setupMs: number;
   shadowMs: number;
+  /** Per mode, as reported by the page: command issue only (timings.page.renderMs). */
+  issueMs: Record<string, number>;
+  /** Per mode, as reported by the page: GPU wait + readback + packing (timings.page.readMs). */
+  rawReadMs: Record<string, number>;
+  /** Per mode: the drawing the mode's readPixels waited for (0 without the wait probe). */
+  waitMs: Record<string, number>;
+  /** Per mode: issue + GPU wait = the mode's drawing. */
   renderMs: Record<string, number>;
+  /** Per mode: readMs - wait = readPixels copy + channel packing + float->half. */
   readMs: Record<string, number>;
-  /** setup + shadow + all modes' render. */
+  /** setup + shadow + all modes' drawing. */
   renderTotalMs: number;
-  /** Sum of readMs: readPixels + channel packing + half conversion in the page. */
+  /** Sum of readMs (without the GPU wait). */
   readTotalMs: number;
   uploadMs: number;
   transferMs: number;
@@ -288,21 +335,36 @@ interface SampleTimes {
   sampleMs: number;
   pageMs: number;
   uploadBytes: number;
+  /** The ratio computed from the page's timings as they are (drawing counted as transfer). */
+  rawRatio: number;
 }
 
-function sampleTimes(s: RenderedSample, writeMs: number): SampleTimes {
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+function sampleTimes(s: RenderedSample, writeMs: number, waits: number[]): SampleTimes {
   const p = s.timings.page;
-  const renderSum = Object.values(p.renderMs).reduce((a, b) => a + b, 0);
-  const readSum = Object.values(p.readMs).reduce((a, b) => a + b, 0);
+  const modes = Object.keys(p.readMs);
+  // The modes' reads are the last readPixels calls of the sample, in order.
+  const w = waits.length >= modes.length ? waits.slice(waits.length - modes.length) : modes.map(() => 0);
+  const waitMs = Object.fromEntries(modes.map((m, i) => [m, Math.min(w[i], p.readMs[m])]));
+  const renderMs = Object.fromEntries(modes.map((m) => [m, (p.renderMs[m] ?? 0) + waitMs[m]]));
+  const readMs = Object.fromEntries(modes.map((m) => [m, p.readMs[m] - waitMs[m]]));
+  const renderTotalMs = p.setupMs + p.shadowMs + sum(Object.values(renderMs));
+  const readTotalMs = sum(Object.values(readMs));
+  const rawRender = p.setupMs + p.shadowMs + sum(Object.values(p.renderMs));
   return {
     setupMs: p.setupMs,
     shadowMs: p.shadowMs,
-    renderMs: { ...p.renderMs },
-    readMs: { ...p.readMs },
-    renderTotalMs: p.setupMs + p.shadowMs + renderSum,
-    readTotalMs: readSum,
+    issueMs: { ...p.renderMs },
+    rawReadMs: { ...p.readMs },
+    waitMs,
+    renderMs,
+    readMs,
+    renderTotalMs,
+    readTotalMs,
     uploadMs: p.uploadMs,
-    transferMs: s.timings.transferMs,
+    transferMs: readTotalMs + p.uploadMs,
+    rawRatio: (s.timings.transferMs + s.timings.decodeMs + writeMs) / rawRender,
     decodeMs: s.timings.decodeMs,
     writeMs,
     sampleMs: s.timings.totalMs + writeMs,
@@ -314,10 +376,13 @@ function sampleTimes(s: RenderedSample, writeMs: number): SampleTimes {
 /** Median of every field over repeats (per field, so the row is not one sample's numbers). */
 function medianTimes(xs: SampleTimes[]): SampleTimes {
   const f = (k: keyof SampleTimes) => median(xs.map((x) => x[k] as number));
-  const perMode = (k: 'renderMs' | 'readMs') => Object.fromEntries(ALL_MODES.map((m) => [m, median(xs.map((x) => x[k][m] ?? NaN))]));
+  const perMode = (k: 'renderMs' | 'readMs' | 'issueMs' | 'rawReadMs' | 'waitMs') => Object.fromEntries(ALL_MODES.map((m) => [m, median(xs.map((x) => x[k][m] ?? NaN))]));
   return {
     setupMs: f('setupMs'),
     shadowMs: f('shadowMs'),
+    issueMs: perMode('issueMs'),
+    rawReadMs: perMode('rawReadMs'),
+    waitMs: perMode('waitMs'),
     renderMs: perMode('renderMs'),
     readMs: perMode('readMs'),
     renderTotalMs: f('renderTotalMs'),
@@ -329,6 +394,7 @@ function medianTimes(xs: SampleTimes[]): SampleTimes {
     sampleMs: f('sampleMs'),
     pageMs: f('pageMs'),
     uploadBytes: f('uploadBytes'),
+    rawRatio: f('rawRatio'),
   };
 }
 
@@ -352,12 +418,17 @@ interface BackendRun {
   memory: MemoryPeak;
 }
 
-async function renderAndWrite(r: Renderer, spec: SampleSpec, dir: string): Promise<SampleTimes> {
+/** Renders and writes one sample; `wallMs` is the renderSample call's wall time. */
+async function renderAndWrite(r: Renderer, spec: SampleSpec, dir: string, splitWait: boolean): Promise<SampleTimes & { wallMs: number }> {
+  if (splitWait) await takeWaits(r);
+  const t0 = performance.now();
   const s = await r.renderSample(spec);
+  const wallMs = performance.now() - t0;
+  const waits = splitWait ? await takeWaits(r) : [];
   const meta = await writeSample(dir, s, r.info, { overwrite: true });
-  const t = sampleTimes(s, meta.timings.writeMs);
+  const t = sampleTimes(s, meta.timings.writeMs, waits);
   fs.rmSync(dir, { recursive: true, force: true });
-  return t;
+  return { ...t, wallMs };
 }
 
 /**
@@ -373,23 +444,21 @@ async function runBackend(ctx: BenchContext, backend: Backend | 'auto', sizes: n
     ctx.log(`[${tag}] ${info.backend} (${info.webglRenderer}), launch ${ms(info.launchMs)} ms, page ready ${ms(info.pageReadyMs)} ms`);
     const dir = (name: string) => path.join(ctx.tmpDir, `${tag}-${name}`);
 
+    if (ctx.opts.splitWait) await installWaitProbe(renderer);
+
     const firstSize = 512;
-    const t0 = performance.now();
-    const first = await renderer.renderSample(benchSpec(firstSize));
-    const firstWall = performance.now() - t0;
-    const firstMeta = await writeSample(dir('first'), first, info, { overwrite: true });
-    fs.rmSync(dir('first'), { recursive: true, force: true });
-    const firstFrame = { size: firstSize, wallMs: firstWall, times: sampleTimes(first, firstMeta.timings.writeMs) };
-    ctx.log(`[${tag}] first frame ${firstSize}px: ${ms(firstWall)} ms (setup ${ms(first.timings.page.setupMs)} ms)`);
+    const { wallMs: firstWall, ...firstTimes } = await renderAndWrite(renderer, benchSpec(firstSize), dir('first'), ctx.opts.splitWait);
+    const firstFrame = { size: firstSize, wallMs: firstWall, times: firstTimes };
+    ctx.log(`[${tag}] first frame ${firstSize}px: ${ms(firstWall)} ms (setup ${ms(firstTimes.setupMs)} ms)`);
 
     const results: SizeResult[] = [];
     for (const size of sizes) {
       const spec = benchSpec(size);
       sampler.reset();
-      const warmup = await renderAndWrite(renderer, spec, dir(`${size}-warmup`));
+      const warmup = await renderAndWrite(renderer, spec, dir(`${size}-warmup`), ctx.opts.splitWait);
       const samples: SampleTimes[] = [];
       for (let i = 0; i < repeats; i++) {
-        samples.push(await renderAndWrite(renderer, spec, dir(`${size}-${i}`)));
+        samples.push(await renderAndWrite(renderer, spec, dir(`${size}-${i}`), ctx.opts.splitWait));
         const t = samples[samples.length - 1];
         ctx.log(`[${tag}] ${size}px #${i + 1}/${repeats}: sample ${ms(t.sampleMs)} ms, render ${ms(t.renderTotalMs)}, transfer ${ms(t.transferMs)}, decode ${ms(t.decodeMs)}, write ${ms(t.writeMs)}`);
       }
@@ -407,7 +476,7 @@ async function runBackend(ctx: BenchContext, backend: Backend | 'auto', sizes: n
 /** Which part of transfer + encode is largest, for the anomaly note. */
 function dominantOverhead(t: SampleTimes): string {
   const parts: [string, number][] = [
-    ['readPixels + packing + half conversion in the page (readMs)', t.readTotalMs],
+    ['readPixels copy + packing + half conversion in the page', t.readTotalMs],
     ['HTTP upload to Node (uploadMs)', t.uploadMs],
     ['decode in Node (half -> float, row flip, mask)', t.decodeMs],
     ['pass writing (EXR half conversion + zip, PNG, files)', t.writeMs],
@@ -466,9 +535,9 @@ const rendererSection: Section = {
         'Size',
         'Setup',
         'Shadow',
-        'Render (all modes)',
+        'Draw (all modes)',
         '**Render total**',
-        'Read (readPixels+pack)',
+        'Readback (copy+pack+half)',
         'Upload',
         '**Transfer**',
         'Decode',
@@ -498,9 +567,16 @@ const rendererSection: Section = {
     };
 
     const perMode: Table = {
-      title: 'Per render mode: render / read ms (median)',
+      title: opts.splitWait
+        ? 'Per render mode: draw / readback ms (median; draw = issue + GPU wait, readback = readPixels copy + packing + float→half)'
+        : 'Per render mode: render / read ms (median)',
       columns: ['Size', ...ALL_MODES],
       rows: main.sizes.map(({ size, median: t }) => [`${size}²`, ...ALL_MODES.map((m) => `${ms(t.renderMs[m])} / ${ms(t.readMs[m])}`)]),
+    };
+    const perModeRaw: Table = {
+      title: 'Per render mode as the page reports it: `timings.page.renderMs` / `readMs` (median)',
+      columns: ['Size', ...ALL_MODES],
+      rows: main.sizes.map(({ size, median: t }) => [`${size}²`, ...ALL_MODES.map((m) => `${ms(t.issueMs[m])} / ${ms(t.rawReadMs[m])}`)]),
     };
 
     const memory: Table = {
@@ -510,7 +586,7 @@ const rendererSection: Section = {
     };
     memory.rows.push(['whole run', mib(main.memory.nodeRssBytes), mib(main.memory.browserRssBytes), mib(main.memory.browserPssBytes), String(main.memory.browserProcesses)]);
 
-    const tables = [startup, perSample, perMode, memory];
+    const tables = opts.splitWait ? [startup, perSample, perMode, perModeRaw, memory] : [startup, perSample, perMode, memory];
 
     let compareData: unknown = null;
     if (compare && compareBackend) {
@@ -541,10 +617,15 @@ const rendererSection: Section = {
     }
 
     const notes: string[] = [
-      '_Render total_ = page setup + shadow map + all render modes. _Transfer_ = readPixels + channel packing + float→half in the page, plus the HTTP upload ' +
-        '(`timings.transferMs`). _Encode_ = decode in Node (half→float, row flip, mask) + pass writing (`timings.writeMs`: EXR/PNG encoding and files). ' +
-        'Goal: (transfer+encode)/render < 25 %. _Sample total_ = `renderSample` wall time + write. ' +
-        'On CPU backends GL calls are queued to the GPU process, so part of a mode\'s rasterisation can show up in the next call that waits for it (its readPixels).',
+      '_Render total_ = page setup + shadow map + drawing of all render modes. _Transfer_ = readback (readPixels copy + channel packing + float→half in the page) ' +
+        '+ HTTP upload. _Encode_ = decode in Node (half→float, row flip, mask) + pass writing (`timings.writeMs`: EXR/PNG encoding and files). ' +
+        'Goal: (transfer+encode)/render < 25 %. _Sample total_ = `renderSample` + `writeSample`.',
+      opts.splitWait
+        ? 'WebGL calls only queue commands for the GPU process: `target.render()` returns after issuing them (the page\'s `renderMs`) and the drawing happens while ' +
+          'the page waits in the mode\'s readPixels, so the page\'s `readMs` (and `timings.transferMs`) are mostly drawing. The bench wraps readPixels in the page ' +
+          '(via `Renderer.evaluate`) to read 1×1 pixel first: that wait is counted as drawing, the full readPixels after it as readback. ' +
+          `Ratio from the raw page timings: ${main.sizes.map((x) => `${x.size}² ${pct(x.median.rawRatio)}`).join(', ')}.`
+        : 'Without the wait probe (`--no-split-wait`) the drawing is counted in the readMs (transfer), so the ratio is overstated on every backend.',
       'Browser RSS sums VmRSS over the Chromium process tree (shared pages counted once per process, so it overstates); PSS splits shared pages.',
     ];
     for (const s of main.sizes) {
@@ -625,6 +706,7 @@ const program = new Command()
   .option('--compare <backend>', 'second backend compared at 512 px in the same run', parseBackend('--compare', false), 'swiftshader')
   .option('--no-compare', 'skip the backend comparison')
   .option('--compare-repeats <n>', 'measured samples for the comparison backend (default: half of --repeats, at least 1)', parsePositiveInt('--compare-repeats'))
+  .option('--no-split-wait', 'do not separate the GPU wait from readPixels (report the page timings as they are)')
   .option('--only <sections>', `sections to run, comma-separated (${SECTIONS.map((s) => s.name).join(', ')})`)
   .option('--out <file>', "rewrite these sections' blocks in a Markdown file (e.g. BENCHMARKS.md)")
   .option('--json <file>', 'also write the raw numbers as JSON')
@@ -639,6 +721,7 @@ async function main(): Promise<void> {
     backend: Backend | 'auto';
     compare: Backend | false;
     compareRepeats?: number;
+    splitWait: boolean;
     only?: string;
     out?: string;
     json?: string;
@@ -654,6 +737,7 @@ async function main(): Promise<void> {
     backend: o.backend,
     compare: o.compare,
     compareRepeats: o.compareRepeats ?? Math.max(1, Math.ceil(o.repeats / 2)),
+    splitWait: o.splitWait,
     only,
     out: o.out,
     json: o.json,

@@ -224,23 +224,6 @@ function sdEllipsoid(px: number, py: number, pz: number, rx: number, ry: number,
   return (k0 * (k0 - 1)) / k1;
 }
 
-/** Capsule between a and b with radius varying linearly from ra to rb. */
-function sdTaperedCapsule(
-  px: number, py: number, pz: number,
-  ax: number, ay: number, az: number,
-  bx: number, by: number, bz: number,
-  ra: number, rb: number,
-): number {
-  const vx = bx - ax;
-  const vy = by - ay;
-  const vz = bz - az;
-  const t = clamp01(((px - ax) * vx + (py - ay) * vy + (pz - az) * vz) / (vx * vx + vy * vy + vz * vz));
-  const dx = px - (ax + vx * t);
-  const dy = py - (ay + vy * t);
-  const dz = pz - (az + vz * t);
-  return Math.sqrt(dx * dx + dy * dy + dz * dz) - lerp(ra, rb, t);
-}
-
 /**
  * Smooth (Catmull-Rom-like Hermite) interpolation of several tables sharing the
  * knots xs (strictly decreasing) at x; results go to `out` (one per table).
@@ -286,7 +269,7 @@ const LOFT_TABLES = [LOFT_W, LOFT_F, LOFT_DF, LOFT_DB] as const;
 const loftScratch = [0, 0, 0, 0];
 
 /** Signed distance (approximate, smooth) of the head without its facial relief. */
-export function headSdf(x: number, y: number, z: number): number {
+function headSdf(x: number, y: number, z: number): number {
   const ax = Math.abs(x);
   // Cranium: round in top view (egg: narrower at the forehead), boxier in the
   // vertical direction (exponent 2.4) for an upright forehead and a flatter top;
@@ -352,7 +335,7 @@ function headSdfNormal(x: number, y: number, z: number): [number, number, number
  * are laid out with the eyes at y = 0.03 and are shifted down by this much (so
  * the eyes sit at mid-height of the crown-to-chin span).
  */
-const FACE_DY = 0.026;
+const FACE_DY = 0.021;
 
 /** Nose, brows, eye sockets, cheekbones, lips... added along +Z on the face. */
 function faceRelief(x: number, yModel: number): number {
@@ -502,7 +485,8 @@ function castToSurface(dx: number, dy: number, dz: number): number {
   const [ox, oy, oz] = RAY_ORIGIN;
   let tOut = 0.25;
   let t = tOut;
-  for (let i = 0; i < 400; i++) {
+  if (headSdf(ox + dx * t, oy + dy * t, oz + dz * t) <= 0) throw new Error('procedural head: shape exceeds the ray start');
+  for (;;) {
     const d = headSdf(ox + dx * t, oy + dy * t, oz + dz * t);
     if (d <= 0) break;
     tOut = t;
@@ -705,6 +689,7 @@ interface Regions {
   brows: number;
   lids: number;
   lashLine: number;
+  mouthLine: number;
   tzone: number;
   ears: number;
   scalp: number;
@@ -722,6 +707,7 @@ function regions(x: number, yModel: number, z: number, nz: number): Regions {
   // Lips (vermilion): between the upper-lip border (with a cupid's bow) and the
   // lower-lip border, around the mouth line; soft edges.
   let lips = 0;
+  let mouthLine = 0;
   {
     const ym = -0.0385 - 0.0012 * (ax / 0.024) ** 2;
     const tu = clamp01(ax / 0.0255);
@@ -731,6 +717,8 @@ function regions(x: number, yModel: number, z: number, nz: number): Regions {
     const edge = 0.0009;
     const inside = smoothstep(-edge, edge, yu - y) * smoothstep(-edge, edge, y - yl);
     lips = front * inside * (1 - smoothstep(0.022, 0.027, ax));
+    const dm = (y - ym) / 0.0006;
+    mouthLine = front * Math.exp(-dm * dm) * (1 - smoothstep(0.02, 0.026, ax));
   }
   // Eyebrows: arcs above the sockets, thick at the head (toward the nose),
   // thinning to the tail; ragged edges.
@@ -756,7 +744,7 @@ function regions(x: number, yModel: number, z: number, nz: number): Regions {
   const ears = smoothstep(0.064, 0.074, ax) * gauss2(0, yModel, 0, -0.01, 1, 0.035) * (1 - smoothstep(-0.005, 0.02, z));
   const scalp = smoothstep(0.07, 0.095, yModel);
   const neck = 1 - smoothstep(-0.125, -0.105, yModel);
-  return { front, cheeks, nose, lips, brows, lids, lashLine, tzone, ears, scalp, neck };
+  return { front, cheeks, nose, lips, brows, lids, lashLine, mouthLine, tzone, ears, scalp, neck };
 }
 
 /** Fine height field (metres) for the normal map: pores, fine wrinkles, micro bumps. */
@@ -769,7 +757,7 @@ function skinHeight(x: number, yModel: number, z: number, r: Regions, poreFreq: 
     const n = noise3(x * poreFreq, y * poreFreq, z * poreFreq, 11);
     const pit = Math.max(0, n - 0.15);
     h -= poreAmp * pit * 4;
-    h += poreAmp * 0.6 * noise3(x * poreFreq * 1.7, y * poreFreq * 1.7, z * poreFreq * 1.7, 23) * poreGain;
+    h += poreAmp * 0.6 * noise3(x * poreFreq * 1.7, y * poreFreq * 1.7, z * poreFreq * 1.7, 23);
   }
   // Micro-relief (a few mm): gentle fbm.
   h += 0.00005 * fbm3(x, y, z, 180, 3, 37);
@@ -912,6 +900,11 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
         cg = lerp(cg, 0.165, 0.85 * m);
         cb = lerp(cb, 0.15, 0.85 * m);
       }
+      // The line between the lips.
+      const ml = 0.55 * r.mouthLine;
+      cr *= 1 - 0.6 * ml;
+      cg *= 1 - 0.65 * ml;
+      cb *= 1 - 0.6 * ml;
       const o3 = (py * S + px) * 3;
       albedo[o3] = linearToSrgb8(cr);
       albedo[o3 + 1] = linearToSrgb8(cg);
@@ -1020,9 +1013,10 @@ export interface ProceduralHeadFiles {
 }
 
 async function png(data: Uint8Array, size: number, channels: 1 | 3): Promise<Buffer> {
-  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: size, height: size, channels } })
-    .png({ compressionLevel: 9, adaptiveFiltering: true })
-    .toBuffer();
+  let img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: size, height: size, channels } });
+  // Keep single-channel maps as 8-bit greyscale PNGs (sharp would expand them to RGB).
+  if (channels === 1) img = img.toColourspace('b-w');
+  return img.png({ compressionLevel: 6, adaptiveFiltering: true }).toBuffer();
 }
 
 /** Generates every file of the procedural head folder in memory. */

@@ -64,8 +64,8 @@ export const OutputOptionsSchema = z
   .object({
     exrPixelType: z.enum(['half', 'float']).default('half'),
     exrCompression: z.enum(['zip', 'none']).default('zip'),
-    /** Exposure in stops for the tonemapped preview. */
-    previewExposure: z.number().default(0),
+    /** Exposure in stops for the tonemapped preview; 'auto' maps the head's mean luminance to 0.18. */
+    previewExposure: z.union([z.number(), z.literal('auto')]).default('auto'),
   })
   .strict();
 

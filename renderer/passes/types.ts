@@ -12,7 +12,7 @@ export interface PassContext {
   mask: Float32Array;
   /** Linear RGB radiance seen through each pixel where the head is not (null: transparent). */
   background: Float32Array | null;
-  output: { exrPixelType: 'half' | 'float'; exrCompression: 'zip' | 'none'; previewExposure: number };
+  output: { exrPixelType: 'half' | 'float'; exrCompression: 'zip' | 'none'; previewExposure: number | 'auto' };
   /** Folder the files go to (a temp folder renamed into place once the sample is complete). */
   dir: string;
 }

@@ -143,9 +143,9 @@ export const BatchConfigSchema = z
       .min(1)
       .default([...DEFAULT_ENV_MAPS])
       .describe("Environment maps for G: 'builtin:NAME', 'builtin:*', a .hdr/.exr file or a folder of them (expanded, sorted). Default " + JSON.stringify(DEFAULT_ENV_MAPS) + '.'),
-    camera: CameraDistributionSchema.default(CameraDistributionSchema.parse({})),
-    augment: AugmentSchema.default(AugmentSchema.parse({})),
-    lighting: LightingDistributionSchema.default(LightingDistributionSchema.parse({})),
+    camera: CameraDistributionSchema.default(CameraDistributionSchema.parse({})).describe(CameraDistributionSchema.description ?? ''),
+    augment: AugmentSchema.default(AugmentSchema.parse({})).describe(AugmentSchema.description ?? ''),
+    lighting: LightingDistributionSchema.default(LightingDistributionSchema.parse({})).describe(LightingDistributionSchema.description ?? ''),
     passes: z
       .array(z.string())
       .min(1)
@@ -178,7 +178,7 @@ export const BatchConfigSchema = z
       .default('transparent')
       .describe("What beauty/preview show behind the head: 'transparent' (alpha = mask), 'environment' (the lighting's own environment) or { color: [r, g, b] } (linear). Default 'transparent'."),
     render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})).describe('Renderer options, as in a sample spec (msaa 4, envCubeSize 128, envPrefilter false, shadowMapSize 1024, subsurface false).'),
-    output: BatchOutputSchema.default(BatchOutputSchema.parse({})),
+    output: BatchOutputSchema.default(BatchOutputSchema.parse({})).describe('Output folder and file options.'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,0 +1,477 @@
+// Node-only. The batch engine, embedded mode: a pool of N workers in this process, each with its
+// own Renderer (one Chromium), rendering the missing samples of a batch into
+// outDir/samples/<index>/ (each sample folder appears atomically), then the dataset files.
+//
+// Robustness: a worker whose renderer crashes / closes / times out / loses its WebGL context is
+// closed and replaced and its sample retried (maxAttempts, default 3; then the batch fails naming
+// the sample). Resume: finished sample folders are kept and never re-rendered; stale temp folders
+// are deleted on start. Abort (signal): no new samples, renderers closed, in-flight samples
+// dropped (only their temp folders existed), BatchAbortedError.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Renderer, RendererError, type RendererOptions } from '../renderer.js';
+import { writeSample } from '../write-sample.js';
+import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic.js';
+import { resolveHead } from '../head.js';
+import type { Backend } from '../browser.js';
+import { type BatchConfig, contentConfig, resolveWorkerCount } from './config.js';
+import { planSample, sampleId, expandEnvMaps, type PlannedSample } from './plan.js';
+import { encodeLightings, cropRendered, float32LE, ENCODING_FILES, LATLONG_HEIGHT, LATLONG_WIDTH } from './encode.js';
+import { finalizeDataset, listFiles, sha256, stableStringify, SAMPLES_DIR, SAMPLE_JSON, SAMPLE_VERSION, type FinalizeResult } from './dataset.js';
+
+export interface BatchProgress {
+  type: 'start' | 'worker-start' | 'sample' | 'retry' | 'finalize' | 'done';
+  total: number;
+  /** finished samples (skipped + rendered) */
+  done: number;
+  rendered: number;
+  skipped: number;
+  retries: number;
+  elapsedMs: number;
+  index?: number;
+  worker?: number;
+  sampleMs?: number;
+  message?: string;
+}
+
+export interface RunBatchOptions {
+  outDir: string;
+  /** Overrides config.workers. */
+  workers?: number;
+  /** Renderer backend (default auto / VLS_BACKEND). */
+  backend?: Backend | 'auto';
+  signal?: AbortSignal;
+  onProgress?: (p: BatchProgress) => void;
+  /** Called with every renderer a worker starts (generation 0, then each replacement). */
+  onWorkerStart?: (renderer: Renderer, w: { worker: number; generation: number }) => void;
+  log?: (msg: string) => void;
+  /** Attempts per sample before the batch fails (default 3). */
+  maxAttempts?: number;
+  /** Passed to Renderer.launch (timeoutMs, cacheRoot). */
+  renderer?: Pick<RendererOptions, 'timeoutMs' | 'cacheRoot'>;
+  /** Recorded in dataset.json. */
+  configFile?: string;
+}
+
+export interface BatchResult {
+  outDir: string;
+  total: number;
+  rendered: number;
+  skipped: number;
+  retries: number;
+  workers: number;
+  /** wall time of the whole run, ms */
+  elapsedMs: number;
+  /** wall time of the rendering phase / rendered samples (0 when nothing was rendered) */
+  secondsPerSample: number;
+  /** renderers started (including replacements) */
+  renderersStarted: number;
+  dataset: FinalizeResult;
+}
+
+export class BatchAbortedError extends Error {
+  override name = 'AbortError';
+  constructor(
+    readonly outDir: string,
+    readonly done: number,
+    readonly total: number,
+  ) {
+    super(`batch interrupted: ${done} of ${total} samples complete in ${outDir}; run the same batch again to resume`);
+  }
+}
+
+const RETRYABLE_KINDS = new Set<RendererError['kind']>(['crash', 'closed', 'timeout', 'context-lost']);
+const LOCK_FILE = '.lock';
+const BATCH_JSON = 'batch.json';
+const SAMPLE_DIR_RE = /^\d{6,}$/;
+
+// ---------------------------------------------------------------------------------------------
+// output folder: lock, config identity, scan
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function acquireLock(outDir: string): () => void {
+  const file = path.join(outDir, LOCK_FILE);
+  const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), token: randomBytes(6).toString('hex') });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, mine, { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8') === mine) fs.rmSync(file, { force: true });
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let other: { pid?: number; host?: string } = {};
+      try {
+        other = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch {
+        /* unreadable: stale */
+      }
+      if (other.pid && other.host === os.hostname() && pidAlive(other.pid)) {
+        throw new Error(`${outDir} is being written by another batch run (pid ${other.pid}); wait for it, or delete ${file} if that process is not a render-batch`);
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`cannot lock ${outDir} (${file})`);
+}
+
+function diffPaths(a: unknown, b: unknown, prefix = ''): string[] {
+  if (stableStringify(a) === stableStringify(b)) return [];
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => diffPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return [prefix || '(root)'];
+}
+
+/** Records the config in batch.json; refuses an output folder made with a different content config. */
+async function checkBatchIdentity(outDir: string, config: BatchConfig, configFile?: string): Promise<string> {
+  const content = contentConfig(config);
+  const hash = sha256(stableStringify(content));
+  const file = path.join(outDir, BATCH_JSON);
+  if (fs.existsSync(file)) {
+    let prev: { contentHash?: string; content?: unknown } = {};
+    try {
+      prev = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`${file} is not valid JSON (${(err as Error).message}); delete it only if the samples in ${outDir} are from this config`);
+    }
+    if (prev.contentHash !== hash) {
+      const fields = diffPaths(prev.content, content).slice(0, 8).join(', ');
+      throw new Error(`${outDir} holds samples of a different batch config (differs in: ${fields || 'unknown fields'}); use another --out, or delete the folder to start over`);
+    }
+  }
+  await writeJsonAtomic(file, { name: config.name, configFile: configFile ?? null, contentHash: hash, content, config });
+  return hash;
+}
+
+interface Scan {
+  complete: Set<number>;
+  removedTemps: string[];
+}
+
+/** Finished sample folders (folder + sample.json) and removal of stale temp folders. */
+function scanSamples(samplesDir: string): Scan {
+  const complete = new Set<number>();
+  const removedTemps: string[] = [];
+  for (const e of fs.readdirSync(samplesDir, { withFileTypes: true })) {
+    const p = path.join(samplesDir, e.name);
+    if (/\.tmp-/.test(e.name)) {
+      fs.rmSync(p, { recursive: true, force: true });
+      removedTemps.push(e.name);
+    } else if (e.isDirectory() && SAMPLE_DIR_RE.test(e.name)) {
+      if (!fs.existsSync(path.join(p, SAMPLE_JSON))) {
+        throw new Error(`sample folder ${p} has no ${SAMPLE_JSON}: it was not written by the batch engine (folders appear complete) — delete it to have it rendered again`);
+      }
+      complete.add(Number(e.name));
+    }
+  }
+  return { complete, removedTemps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// one sample
+
+interface SampleRunInfo {
+  worker: number;
+  attempt: number;
+}
+
+class StoppedError extends Error {}
+
+async function renderOneSample(
+  renderer: Renderer,
+  config: BatchConfig,
+  plan: PlannedSample,
+  samplesDir: string,
+  run: SampleRunInfo,
+  stopped: () => boolean,
+  step: { key: string },
+): Promise<number> {
+  const t0 = performance.now();
+  const final = path.join(samplesDir, plan.id);
+  if (fs.existsSync(final)) return 0; // finished meanwhile: never re-rendered
+  const tmp = `${final}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  fs.mkdirSync(tmp);
+  try {
+    step.key = 'encodings';
+    const H = config.lighting.H;
+    const enc = await encodeLightings(
+      plan.lightings.map((l) => l.lighting),
+      H.headRadius,
+      H.headCentre,
+    );
+    let head: Record<string, unknown> | null = null;
+    let camera: Record<string, unknown> | null = null;
+    const lightings: Record<string, unknown>[] = [];
+    const timings: Record<string, number> = {};
+    for (const [n, L] of plan.lightings.entries()) {
+      if (stopped()) throw new StoppedError('stopped');
+      step.key = L.key;
+      const tl = performance.now();
+      const rendered = await renderer.renderSample(L.spec);
+      const r = cropRendered(rendered, plan.augment, config.width, config.height);
+      const dir = path.join(tmp, L.key);
+      await writeSample(dir, r, renderer.info, {
+        extra: { batch: { sample: plan.id, index: plan.index, lighting: L.key, role: L.role, augment: plan.augment } },
+      });
+      await writeFileAtomic(path.join(dir, ENCODING_FILES.latlong), float32LE(enc[n].latlong), { fsync: false });
+      await writeFileAtomic(path.join(dir, ENCODING_FILES.sh9), float32LE(enc[n].sh9), { fsync: false });
+      timings[L.key] = Math.round(performance.now() - tl);
+      if (n === 0) {
+        const d = r.head.descriptor;
+        head = { ref: plan.head, id: d.id, name: d.name ?? d.id, contentHash: r.head.contentHash, license: d.license ?? null, attribution: d.attribution ?? null };
+        camera = {
+          drawn: plan.camera,
+          width: r.camera.width,
+          height: r.camera.height,
+          fovYDeg: (r.camera.fovYRad * 180) / Math.PI,
+          position: r.camera.position,
+          target: r.camera.target,
+          up: r.camera.up,
+          K: r.camera.K,
+          worldToCameraCV: r.camera.worldToCameraCV,
+          cameraToWorldGL: r.camera.cameraToWorldGL,
+        };
+      }
+      lightings.push({
+        key: L.key,
+        folder: L.key,
+        role: L.role,
+        lighting: L.lighting,
+        passes: L.passes,
+        encodings: {
+          latlong16: `${L.key}/${ENCODING_FILES.latlong}`,
+          latlongShape: [LATLONG_HEIGHT, LATLONG_WIDTH, 3],
+          sh9File: `${L.key}/${ENCODING_FILES.sh9}`,
+          sh9: Array.from(enc[n].sh9),
+        },
+      });
+    }
+    step.key = 'sample.json';
+    const files = [...listFiles(tmp), SAMPLE_JSON].sort();
+    const sample = {
+      sampleVersion: SAMPLE_VERSION,
+      index: plan.index,
+      id: plan.id,
+      seed: plan.seed,
+      head,
+      camera,
+      augment: plan.augment,
+      lighting: plan.lighting,
+      lightings,
+      files,
+      run: { worker: run.worker, attempt: run.attempt, timingsMs: { ...timings, total: Math.round(performance.now() - t0) }, createdAt: new Date().toISOString() },
+    };
+    await writeJsonAtomic(path.join(tmp, SAMPLE_JSON), sample);
+    if (fs.existsSync(final)) throw new Error(`${final} appeared while rendering it (another process writing the same batch?)`);
+    fs.renameSync(tmp, final);
+    return performance.now() - t0;
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the pool
+
+function timeout<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
+}
+
+/** Did this error come from a broken renderer (replace it and retry) rather than from the sample? */
+async function rendererBroken(renderer: Renderer | null, err: unknown): Promise<boolean> {
+  if (!renderer) return true; // failed to launch
+  if (err instanceof RendererError && RETRYABLE_KINDS.has(err.kind)) return true;
+  if (renderer.failed) return true;
+  if (err instanceof RendererError && err.kind === 'page') {
+    // A dying browser first rejects the pending call with a protocol error ('page'); the
+    // 'disconnected' event may come a moment later. Probe the page to tell the two apart.
+    const alive = await Promise.race([renderer.evaluate(() => true).then(() => true, () => false), timeout(5000, false)]);
+    return !alive || !!renderer.failed;
+  }
+  return false;
+}
+
+/**
+ * Renders the missing samples of `config` into `opts.outDir`, then writes manifest.jsonl,
+ * dataset.json and dataset_card.md. Resolves when the batch is complete; rejects with
+ * BatchAbortedError on abort, or with an Error naming the sample that failed.
+ */
+export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Promise<BatchResult> {
+  const t0 = performance.now();
+  const outDir = path.resolve(opts.outDir);
+  const samplesDir = path.join(outDir, SAMPLES_DIR);
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const workerCount = resolveWorkerCount(config, opts.workers);
+  const log = opts.log;
+  const signal = opts.signal;
+  if (signal?.aborted) throw new BatchAbortedError(outDir, 0, config.samples);
+
+  // Fail early on assets (names the field) before any browser starts.
+  expandEnvMaps(config.envMaps);
+  for (const [i, ref] of config.heads.entries()) {
+    await resolveHead(ref, { cacheRoot: opts.renderer?.cacheRoot }).catch((err: Error) => {
+      throw new Error(`batch config: field "heads.${i}": ${err.message}`);
+    });
+  }
+
+  fs.mkdirSync(samplesDir, { recursive: true });
+  const release = acquireLock(outDir);
+  const stats = { rendered: 0, skipped: 0, retries: 0, renderersStarted: 0 };
+  const progress = (p: Omit<BatchProgress, 'total' | 'done' | 'rendered' | 'skipped' | 'retries' | 'elapsedMs'>) =>
+    opts.onProgress?.({
+      total: config.samples,
+      done: stats.rendered + stats.skipped,
+      rendered: stats.rendered,
+      skipped: stats.skipped,
+      retries: stats.retries,
+      elapsedMs: performance.now() - t0,
+      ...p,
+    });
+  try {
+    const configHash = await checkBatchIdentity(outDir, config, opts.configFile);
+    const scan = scanSamples(samplesDir);
+    if (scan.removedTemps.length) log?.(`removed ${scan.removedTemps.length} unfinished temp folder(s): ${scan.removedTemps.join(', ')}`);
+    const missing: number[] = [];
+    for (let i = 0; i < config.samples; i++) if (!scan.complete.has(i)) missing.push(i);
+    stats.skipped = config.samples - missing.length;
+    const shards: number[][] = [];
+    for (let s0 = 0; s0 < config.samples; s0 += config.shardSize) {
+      const shard = missing.filter((i) => i >= s0 && i < s0 + config.shardSize);
+      if (shard.length) shards.push(shard);
+    }
+    const nWorkers = Math.min(workerCount, shards.length);
+    progress({ type: 'start', message: missing.length === 0 ? 'complete' : `${missing.length} to render with ${nWorkers} worker(s)` });
+
+    const tRender = performance.now();
+    if (missing.length > 0) {
+      let stopping = false;
+      let fatal: Error | null = null;
+      const live = new Set<Renderer>();
+      const stopped = () => stopping || !!signal?.aborted;
+      const onAbort = () => {
+        stopping = true;
+        for (const r of live) void r.close();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      const worker = async (w: number) => {
+        let renderer: Renderer | null = null;
+        let generation = 0;
+        const drop = async () => {
+          if (!renderer) return;
+          const r = renderer;
+          renderer = null;
+          live.delete(r);
+          await r.close().catch(() => undefined);
+        };
+        try {
+          while (!stopped()) {
+            const shard = shards.shift();
+            if (!shard) break;
+            for (const index of shard) {
+              if (stopped()) break;
+              const plan = planSample(config, index);
+              const step = { key: 'launch' };
+              for (let attempt = 1; ; attempt++) {
+                try {
+                  if (renderer?.failed) await drop();
+                  if (!renderer) {
+                    step.key = 'launch';
+                    const r = await Renderer.launch({ backend: opts.backend, log, ...opts.renderer });
+                    stats.renderersStarted++;
+                    if (stopped()) {
+                      await r.close();
+                      throw new StoppedError('stopped');
+                    }
+                    renderer = r;
+                    live.add(r);
+                    opts.onWorkerStart?.(r, { worker: w, generation: generation++ });
+                    progress({ type: 'worker-start', worker: w, message: `worker ${w}: ${r.info.backend} (${r.info.webglRenderer}), ${r.info.chromium}` });
+                  }
+                  const ms = await renderOneSample(renderer, config, plan, samplesDir, { worker: w, attempt }, stopped, step);
+                  if (ms === 0) stats.skipped++;
+                  else stats.rendered++;
+                  progress({ type: 'sample', index, worker: w, sampleMs: ms });
+                  break;
+                } catch (err) {
+                  if (stopped() || err instanceof StoppedError) throw new StoppedError('stopped');
+                  const msg = (err as Error).message ?? String(err);
+                  if (attempt < maxAttempts && (await rendererBroken(renderer, err))) {
+                    stats.retries++;
+                    progress({ type: 'retry', index, worker: w, message: `sample ${plan.id} (${step.key}) attempt ${attempt} failed: ${msg}; restarting the renderer` });
+                    log?.(`worker ${w}: sample ${plan.id} (${step.key}) attempt ${attempt}/${maxAttempts} failed (${msg}); restarting the renderer and retrying`);
+                    await drop();
+                    continue;
+                  }
+                  const broken = attempt >= maxAttempts ? ` after ${attempt} attempts (renderer failures)` : '';
+                  throw new Error(`sample ${plan.id} (index ${index}, ${step.key}) failed${broken}: ${msg}`, { cause: err });
+                }
+              }
+            }
+          }
+        } catch (err) {
+          if (!(err instanceof StoppedError) && !fatal) {
+            fatal = err as Error;
+            stopping = true; // others finish their current sample, then stop
+          }
+        } finally {
+          await drop();
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: nWorkers }, (_, w) => worker(w)));
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+      if (fatal) throw fatal;
+      if (signal?.aborted) {
+        const left = scanSamples(samplesDir);
+        let done = 0;
+        for (let i = 0; i < config.samples; i++) if (left.complete.has(i)) done++;
+        throw new BatchAbortedError(outDir, done, config.samples);
+      }
+    }
+    const renderMs = performance.now() - tRender;
+
+    // Every sample 0..samples-1 must now exist.
+    const final = scanSamples(samplesDir);
+    const gaps = [];
+    for (let i = 0; i < config.samples; i++) if (!final.complete.has(i)) gaps.push(sampleId(i));
+    if (gaps.length) throw new Error(`batch incomplete: missing samples ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', ...' : ''}`);
+    progress({ type: 'finalize' });
+    const dataset = await finalizeDataset(outDir, config, { configFile: opts.configFile, configHash });
+    const result: BatchResult = {
+      outDir,
+      total: config.samples,
+      rendered: stats.rendered,
+      skipped: stats.skipped,
+      retries: stats.retries,
+      workers: nWorkers,
+      elapsedMs: performance.now() - t0,
+      secondsPerSample: stats.rendered ? renderMs / 1000 / stats.rendered : 0,
+      renderersStarted: stats.renderersStarted,
+      dataset,
+    };
+    progress({ type: 'done' });
+    return result;
+  } finally {
+    release();
+  }
+}
