@@ -104,6 +104,8 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
 function ms(v: number): string {
   if (!Number.isFinite(v)) return '–';
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -142,16 +144,52 @@ function systemInfo(): SystemInfo {
   };
 }
 
-/** /proc/<pid>/stat -> parent pid and command name (null once the process is gone). */
-function procStat(pid: number): { ppid: number; comm: string } | null {
+/** /proc/<pid>/stat -> parent pid, command name, CPU time in clock ticks (null once gone). */
+function procStat(pid: number): { ppid: number; comm: string; cpuTicks: number } | null {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const open = s.indexOf('(');
     const close = s.lastIndexOf(')'); // comm may contain spaces and parentheses
-    const rest = s.slice(close + 2).split(' ');
-    return { ppid: Number(rest[1]), comm: s.slice(open + 1, close) };
+    const rest = s.slice(close + 2).split(' '); // rest[0] is field 3 (state)
+    return { ppid: Number(rest[1]), comm: s.slice(open + 1, close), cpuTicks: Number(rest[11]) + Number(rest[12]) };
   } catch {
     return null;
+  }
+}
+
+/** Machine-wide CPU ticks from /proc/stat: busy and total (USER_HZ, as in /proc/<pid>/stat). */
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - v[3] - v[4], total };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ticks seen per browser process (last value before it exited); our own share of the machine. */
+const browserCpuTicks = new Map<number, number>();
+
+/**
+ * Measures how much of the machine's CPU went to other processes while a section ran: the
+ * numbers are only comparable when this is small.
+ */
+class CpuAccount {
+  private m0 = machineTicks();
+  private node0 = process.cpuUsage();
+  private browser0 = sum([...browserCpuTicks.values()]);
+
+  /** Shares of all cores' time over the interval: ours (Node + browsers) and everything else. */
+  stop(): { ownShare: number; otherShare: number; seconds: number } | null {
+    const m1 = machineTicks();
+    if (!this.m0 || !m1 || m1.total <= this.m0.total) return null;
+    const node = process.cpuUsage(this.node0);
+    const own = (node.user + node.system) / 10_000 + sum([...browserCpuTicks.values()]) - this.browser0;
+    const total = m1.total - this.m0.total;
+    const busy = m1.busy - this.m0.busy;
+    return { ownShare: own / total, otherShare: Math.max(0, busy - own) / total, seconds: total / 100 / os.cpus().length };
   }
 }
 
@@ -178,10 +216,12 @@ function browserProcesses(root = process.pid): number[] {
   }
   const children = new Map<number, number[]>();
   const comm = new Map<number, string>();
+  const ticks = new Map<number, number>();
   for (const pid of pids) {
     const st = procStat(pid);
     if (!st) continue;
     comm.set(pid, st.comm);
+    ticks.set(pid, st.cpuTicks);
     let list = children.get(st.ppid);
     if (!list) children.set(st.ppid, (list = []));
     list.push(pid);
@@ -191,6 +231,7 @@ function browserProcesses(root = process.pid): number[] {
   while (stack.length) {
     const p = stack.pop()!;
     out.push(p);
+    browserCpuTicks.set(p, ticks.get(p) ?? 0);
     stack.push(...(children.get(p) ?? []));
   }
   return out;
@@ -338,8 +379,6 @@ interface SampleTimes {
   /** The ratio computed from the page's timings as they are (drawing counted as transfer). */
   rawRatio: number;
 }
-
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 function sampleTimes(s: RenderedSample, writeMs: number, waits: number[]): SampleTimes {
   const p = s.timings.page;
@@ -492,6 +531,8 @@ const rendererSection: Section = {
   async run(ctx) {
     const { opts } = ctx;
     const startedAt = new Date();
+    const loadAtStart = os.loadavg();
+    const cpu = new CpuAccount();
     const t0 = performance.now();
     const main = await runBackend(ctx, opts.backend, opts.sizes, opts.repeats, 'main');
     const mainBackend = main.info.backend;
@@ -506,6 +547,7 @@ const rendererSection: Section = {
       }
     }
     const elapsedS = (performance.now() - t0) / 1000;
+    const cpuUse = cpu.stop();
 
     const { system } = ctx;
     const info = main.info;
@@ -516,6 +558,9 @@ const rendererSection: Section = {
       `Scene: built-in procedural head, \`builtin:studio\` environment (cube 128, no prefilter) + 1 point light with a 1024² shadow map, ` +
         `MSAA 4, transparent background, all ${PASS_NAMES.length} passes (${ALL_MODES.length} render modes: ${ALL_MODES.join(', ')}), EXR half + zip. ` +
         `Median of ${opts.repeats} samples per size after 1 warm-up. Run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, section took ${elapsedS.toFixed(0)} s.`,
+      '',
+      `Machine load: 1-min load average ${loadAtStart[0].toFixed(2)} at the start; during the section this bench (Node + Chromium) used ` +
+        (cpuUse ? `${pct(cpuUse.ownShare)} and other processes ${pct(cpuUse.otherShare)} of all cores' time.` : 'an unknown share of the CPU (no /proc/stat).'),
     ];
 
     const startup: Table = {
@@ -628,6 +673,11 @@ const rendererSection: Section = {
         : 'Without the wait probe (`--no-split-wait`) the drawing is counted in the readMs (transfer), so the ratio is overstated on every backend.',
       'Browser RSS sums VmRSS over the Chromium process tree (shared pages counted once per process, so it overstates); PSS splits shared pages.',
     ];
+    if (cpuUse && cpuUse.otherShare > 0.1) {
+      notes.unshift(
+        `**Noisy run: other processes used ${pct(cpuUse.otherShare)} of the CPU while this section ran; times are inflated and not comparable. Re-run on an idle machine.**`,
+      );
+    }
     for (const s of main.sizes) {
       const r = overheadRatio(s.median);
       if (r >= 0.25) notes.push(`**${s.size}²: (transfer+encode)/render = ${pct(r)} ≥ 25 %.** Largest first: ${dominantOverhead(s.median)}.`);
@@ -637,7 +687,7 @@ const rendererSection: Section = {
       intro,
       tables,
       notes,
-      data: { startedAt: startedAt.toISOString(), elapsedS, system, main, compareBackend, compare: compareData },
+      data: { startedAt: startedAt.toISOString(), elapsedS, loadAtStart, cpuUse, system, main, compareBackend, compare: compareData },
     };
   },
 };

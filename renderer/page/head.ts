@@ -132,7 +132,7 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
       if (ss.isTranslucencyEnabled !== d.material.subsurface) {
         // Babylon's PBR translucency: light diffusing through thin parts (ears, nose).
         ss.isTranslucencyEnabled = d.material.subsurface;
-        ss.translucencyIntensity = 0.6;
+        ss.translucencyIntensity = 0.25;
         ss.tintColor = new Color3(0.9, 0.35, 0.25);
         ss.minimumThickness = 0.002;
         ss.maximumThickness = 0.03;

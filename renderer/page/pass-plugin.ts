@@ -52,18 +52,17 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
     vec3 vlsShading = vec3(0.0);
     vec3 vlsSpec = vec3(0.0);
   #ifndef UNLIT
-    vlsShading = diffuseBase * vLightingIntensity.x * ambientOcclusionForDirectDiffuse;
+    // Everything albedo multiplies, divided back out: exact whatever Babylon adds to the diffuse
+    // terms (energy conservation, AO, translucency), so beauty = albedo * diffuse + specular.
+    vec3 vlsAlbedoTerms = finalDiffuse + finalAmbient;
     #ifdef REFLECTION
-      vec3 vlsEnvShading = reflectionOut.environmentIrradiance * vLightingIntensity.z * aoOut.ambientOcclusionColor;
-      #if !defined(LEGACY_SPECULAR_ENERGY_CONSERVATION) && (defined(METALLICWORKFLOW) || defined(SPECULAR_GLOSSINESS_ENERGY_CONSERVATION))
-        vlsEnvShading *= clamp(vec3(1.0) - baseSpecularEnergy, 0.0, 1.0);
-      #endif
-      vlsShading += vlsEnvShading;
+      vlsAlbedoTerms += finalIrradiance;
       vlsSpec += finalRadianceScaled;
     #endif
     #ifdef SPECULARTERM
       vlsSpec += finalSpecularScaled;
     #endif
+    vlsShading = vlsAlbedoTerms / max(surfaceAlbedo.rgb, vec3(1e-4));
   #endif
     if (vlsMode > 0.5 && vlsMode < 1.5) vlsOut = surfaceAlbedo.rgb;
     else if (vlsMode < 2.5 && vlsMode > 1.5) vlsOut = vlsShading;
