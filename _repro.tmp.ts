@@ -2,7 +2,7 @@ import { Renderer } from './renderer/node/renderer.js';
 import { loadBatchConfig } from './renderer/node/batch/config.js';
 import { planSample } from './renderer/node/batch/plan.js';
 const cfg = loadBatchConfig('scenes/default.json');
-const r = await Renderer.launch({});
+const r = await Renderer.launch({ log: (m) => console.log('LOG', m.slice(0, 300)) });
 const seq = process.argv.slice(2).map((s) => s.split(':').map(Number));
 for (const [i, n] of seq) {
   const p = planSample(cfg, i);

@@ -4,7 +4,6 @@ import { ImportMeshAsync } from '@babylonjs/core/Loading/sceneLoader.js';
 import '@babylonjs/loaders/glTF/2.0/index.js';
 import '@babylonjs/loaders/OBJ/index.js';
 import { PBRMaterial } from '@babylonjs/core/Materials/PBR/pbrMaterial.js';
-import { Material } from '@babylonjs/core/Materials/material.js';
 import { Texture } from '@babylonjs/core/Materials/Textures/texture.js';
 import { TransformNode } from '@babylonjs/core/Meshes/transformNode.js';
 import { Matrix, Vector3, Quaternion } from '@babylonjs/core/Maths/math.vector.js';
@@ -81,7 +80,9 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
   // F0 = 0.04-from-IOR * colour: express the requested F0 through the IOR.
   const f0 = desc.material.specularF0;
   mat.indexOfRefraction = (1 + Math.sqrt(f0)) / (1 - Math.sqrt(f0));
-  mat.sideOrientation = Material.CounterClockWiseSideOrientation;
+  // Keep the loader's face orientation (the glTF and OBJ loaders differ in a right-handed scene).
+  const loaderMaterial = meshes.find((m) => m.material)?.material;
+  if (loaderMaterial && loaderMaterial.sideOrientation !== null) mat.sideOrientation = loaderMaterial.sideOrientation;
   mat.backFaceCulling = true;
   mat.useRadianceOverAlpha = false;
   mat.useSpecularOverAlpha = false;
