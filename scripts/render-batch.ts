@@ -59,6 +59,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const quiet = opts.quiet;
+  let backendShown = false;
   const tty = !!process.stderr.isTTY;
   let bar: cliProgress.SingleBar | null = null;
   let renderStart = 0;
@@ -97,8 +98,6 @@ async function main(): Promise<number> {
     if (quiet) return;
     switch (p.type) {
       case 'start':
-        renderStart = performance.now();
-        renderedAtStart = p.rendered;
         if (p.done === p.total) {
           process.stderr.write(`render-batch: ${outDir}: batch "${config.name}" is complete (${p.total} samples); nothing to render. Rewriting manifest.jsonl and the dataset card.\n`);
           return;
@@ -109,6 +108,11 @@ async function main(): Promise<number> {
         if (tty) startBar(p.total, p.done);
         return;
       case 'worker-start':
+        // Rates count from the first renderer up (not the browser start).
+        if (renderStart === 0 || p.done === p.skipped) {
+          renderStart = performance.now();
+          renderedAtStart = p.rendered;
+        }
         if (!tty) process.stderr.write(`render-batch: ${p.message}\n`);
         return;
       case 'sample': {
@@ -121,6 +125,7 @@ async function main(): Promise<number> {
         return;
       }
       case 'retry':
+      case 'repair':
         say(`render-batch: worker ${p.worker}: ${p.message}`);
         return;
       case 'finalize':
@@ -141,14 +146,23 @@ async function main(): Promise<number> {
       backend: opts.backend,
       signal: controller.signal,
       onProgress,
-      log: quiet ? undefined : (m) => say(`render-batch: ${m}`),
+      log: quiet
+        ? undefined
+        : (m) => {
+            // Renderer.launch announces its backend at every (re)start: once is enough.
+            if (m.startsWith('renderer backend:')) {
+              if (backendShown) return;
+              backendShown = true;
+            }
+            say(`render-batch: ${m}`);
+          },
       configFile: configPath,
     });
     if (!quiet) {
       const mb = (res.dataset.bytes / 1048576).toFixed(1);
       process.stderr.write(
         res.rendered > 0
-          ? `render-batch: done: rendered ${res.rendered} sample(s) in ${fmtSec(res.elapsedMs / 1000)} (${res.secondsPerSample.toFixed(2)} s/sample, ${res.workers} worker(s), ${res.retries} retries); ${res.total} samples, ${res.dataset.files} files, ${mb} MiB\n`
+          ? `render-batch: done: rendered ${res.rendered} sample(s) in ${fmtSec(res.elapsedMs / 1000)} (${res.secondsPerSample.toFixed(2)} s/sample, ${res.workers} worker(s), ${res.retries} retries, ${res.repairs} re-rendered lightings); ${res.total} samples, ${res.dataset.files} files, ${mb} MiB\n`
           : `render-batch: complete: ${res.total} samples, ${res.dataset.files} files, ${mb} MiB\n`,
       );
     }

@@ -5,14 +5,14 @@
  * complete / Ctrl-C paths. Images are 64 px with cheap render settings to keep this short.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseBatchConfig, loadBatchConfig, batchConfigJsonSchema, type BatchConfigInput, type BatchConfig } from '../renderer/node/batch/config.js';
 import { planSample, LIGHTING_INDEPENDENT_PASSES } from '../renderer/node/batch/plan.js';
 import { encodeLightings, cropRendered } from '../renderer/node/batch/encode.js';
-import { runBatch, BatchAbortedError, type BatchProgress } from '../renderer/node/batch/run.js';
+import { runBatch, BatchAbortedError, findInconsistentRenders, type BatchProgress } from '../renderer/node/batch/run.js';
 import { listFiles } from '../renderer/node/batch/dataset.js';
 import { lightingToEnv } from '../renderer/shared/lighting.js';
 import { loadEnvMap } from '../renderer/node/environment.js';
@@ -132,7 +132,7 @@ describe('batch engine', function () {
     });
   });
 
-  describe('planner', () => {
+  describe('planner and checks', () => {
     it('is deterministic and independent of shard size, workers and sample count', () => {
       const a = config();
       const b = config({ shardSize: 1, workers: 2, samples: 1000, name: 'other' });
@@ -232,6 +232,18 @@ describe('batch engine', function () {
       expect(c.camera.K[0][0]).to.equal(cam.K[0][0]);
       expect([c.width, c.height, c.camera.width, c.camera.height]).to.deep.equal([6, 4, 6, 4]);
     });
+
+    it('flags renders whose mask disagrees with the other lightings', () => {
+      const full = new Float32Array(100).fill(0);
+      full.fill(1, 20, 60);
+      const partial = full.slice();
+      partial.fill(0, 20, 30);
+      expect(findInconsistentRenders([full, full, full]).bad).to.deep.equal([]);
+      expect(findInconsistentRenders([partial, full, full]).bad).to.deep.equal([0]);
+      expect(findInconsistentRenders([full, new Float32Array(100), full]).bad).to.deep.equal([1]);
+      expect(findInconsistentRenders([new Float32Array(100), new Float32Array(100)]).bad).to.deep.equal([0, 1]);
+      expect(findInconsistentRenders([full]).bad).to.deep.equal([]);
+    });
   });
 
   describe('rendering (real Chromium)', function () {
@@ -243,7 +255,7 @@ describe('batch engine', function () {
       dirA = path.join(tmp, 'w1');
       const dirB = path.join(tmp, 'w2');
       const events: BatchProgress[] = [];
-      const a = await runBatch(config(), { outDir: dirA, workers: 1, onProgress: (e) => events.push(e) });
+      const a = await runBatch(config({ output: { webdataset: true } }), { outDir: dirA, workers: 1, onProgress: (e) => events.push(e) });
       const b = await runBatch(config(), { outDir: dirB, workers: 2 });
       console.log(`      1 worker: ${a.secondsPerSample.toFixed(2)} s/sample; 2 workers: ${b.secondsPerSample.toFixed(2)} s/sample (64 px, 3 renders per sample)`);
       expect([a.rendered, a.skipped, a.workers, b.rendered, b.workers]).to.deep.equal([4, 0, 1, 4, 2]);
@@ -276,6 +288,12 @@ describe('batch engine', function () {
         expect([meta.spec.width, meta.spec.height]).to.deep.equal([l.augment.renderWidth, l.augment.renderHeight]);
       }
       expect(lines.some((l) => l.augment.applied)).to.equal(true);
+      // WebDataset shards (shardSize 2): readable by tar, keys = sample ids, every file once
+      expect(a.dataset.tars.map((t) => path.basename(t))).to.deep.equal(['test-batch-000000.tar', 'test-batch-000001.tar']);
+      const entries = a.dataset.tars.flatMap((t) => execFileSync('tar', ['tf', t], { encoding: 'utf8' }).trim().split('\n'));
+      expect(entries).to.have.length(lines.reduce((n, l) => n + l.files.length, 0));
+      expect(entries).to.include('000001.input_j.beauty.exr');
+      expect(entries).to.include('000003.sample.json');
       const card = fs.readFileSync(path.join(dirA, 'dataset_card.md'), 'utf8');
       const dataset = JSON.parse(fs.readFileSync(path.join(dirA, 'dataset.json'), 'utf8'));
       expect(dataset.samples).to.equal(4);
@@ -324,14 +342,22 @@ describe('batch engine', function () {
       expect(msg).to.match(/different batch config .*seed/);
     });
 
-    it('replaces a worker whose browser is killed mid-shard and retries its sample', async () => {
+    it('replaces a worker whose browser is killed mid-shard and retries its sample; re-renders a lost head', async () => {
       const dir = path.join(tmp, 'kill');
       const started: { worker: number; generation: number; r: Renderer }[] = [];
       let killed = false;
+      let corrupted = false;
       const res = await runBatch(config(), {
         outDir: dir,
         workers: 1,
         onWorkerStart: (r, w) => started.push({ ...w, r }),
+        // simulate the renderer losing the head in one lighting (seen with llvmpipe, see run.ts)
+        onRender: (r, at) => {
+          if (at.index === 3 && at.key === 'input_j' && !corrupted) {
+            corrupted = true;
+            r.mask.fill(0);
+          }
+        },
         onProgress: (e) => {
           // after the first sample of the shard, kill the browser while the next one renders
           if (e.type === 'sample' && e.index === 0 && !killed) {
@@ -342,8 +368,11 @@ describe('batch engine', function () {
       });
       expect(killed).to.equal(true);
       expect(res.retries).to.be.greaterThanOrEqual(1);
-      expect(started.map((s) => s.generation)).to.deep.equal([0, 1]);
-      expect(res.renderersStarted).to.equal(2);
+      expect(started.map((s) => s.generation).slice(0, 2)).to.deep.equal([0, 1]);
+      expect(res.renderersStarted).to.equal(started.length);
+      expect(res.repairs).to.be.greaterThanOrEqual(1);
+      const s3 = JSON.parse(fs.readFileSync(path.join(dir, 'samples', '000003', 'sample.json'), 'utf8'));
+      expect(s3.run.repairs).to.be.greaterThanOrEqual(1);
       expect(sampleDirs(dir)).to.deep.equal(['000000', '000001', '000002', '000003']);
       expect(tempLeftovers(dir)).to.deep.equal([]);
       expect(fs.readFileSync(path.join(dir, 'manifest.jsonl')).equals(manifestA)).to.equal(true);

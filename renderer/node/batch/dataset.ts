@@ -255,7 +255,7 @@ function renderCard(
     'dataset.json              counts, config, licenses, versions',
     'samples/000000/',
     '  sample.json             every drawn value, resolved camera, SH9 per lighting, file list',
-    ...keys.map((k, n) => `  ${(k + '/').padEnd(22)}${n === 0 ? 'all passes' : 'lighting-dependent passes'} + meta.json + env_latlong16.f32 + env_sh9.f32`),
+    ...keys.map((k, n) => `  ${(k + '/').padEnd(24)}${n === 0 ? 'all passes' : 'lighting-dependent passes'} + meta.json + env_latlong16.f32 + env_sh9.f32`),
     '```',
     '',
     '## Lighting encodings',

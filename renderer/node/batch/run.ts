@@ -4,14 +4,19 @@
 //
 // Robustness: a worker whose renderer crashes / closes / times out / loses its WebGL context is
 // closed and replaced and its sample retried (maxAttempts, default 3; then the batch fails naming
-// the sample). Resume: finished sample folders are kept and never re-rendered; stale temp folders
-// are deleted on start. Abort (signal): no new samples, renderers closed, in-flight samples
-// dropped (only their temp folders existed), BatchAbortedError.
+// the sample). All lightings of a sample share head and camera, so their masks must agree: a
+// lighting whose render lost the head is re-rendered with a fresh renderer (seen with llvmpipe:
+// after some sequences of renders, e.g. point lights then none, or a new image size, the page's
+// draw fails with GL_INVALID_OPERATION "used but unbound uniform buffer", silently, and stays
+// failing for that state until the page is restarted).
+// Resume: finished sample folders are kept and never re-rendered; stale temp folders are deleted
+// on start. Abort (signal): no new samples, renderers closed, in-flight samples dropped (samples
+// are rendered in memory, then written to a temp folder renamed last), BatchAbortedError.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Renderer, RendererError, type RendererOptions } from '../renderer.js';
+import { Renderer, RendererError, type RendererOptions, type RenderedSample } from '../renderer.js';
 import { writeSample } from '../write-sample.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic.js';
 import { resolveHead } from '../head.js';
@@ -22,7 +27,7 @@ import { encodeLightings, cropRendered, float32LE, ENCODING_FILES, LATLONG_HEIGH
 import { finalizeDataset, listFiles, sha256, stableStringify, SAMPLES_DIR, SAMPLE_JSON, SAMPLE_VERSION, type FinalizeResult } from './dataset.js';
 
 export interface BatchProgress {
-  type: 'start' | 'worker-start' | 'sample' | 'retry' | 'finalize' | 'done';
+  type: 'start' | 'worker-start' | 'sample' | 'retry' | 'repair' | 'finalize' | 'done';
   total: number;
   /** finished samples (skipped + rendered) */
   done: number;
@@ -47,8 +52,15 @@ export interface RunBatchOptions {
   /** Called with every renderer a worker starts (generation 0, then each replacement). */
   onWorkerStart?: (renderer: Renderer, w: { worker: number; generation: number }) => void;
   log?: (msg: string) => void;
-  /** Attempts per sample before the batch fails (default 3). */
+  /** Attempts per sample when its renderer crashes / closes / times out before the batch fails (default 3). */
   maxAttempts?: number;
+  /**
+   * Re-renders (with a fresh renderer) per sample of lightings whose mask disagrees with the
+   * others or is empty (default 3). See findInconsistentRenders.
+   */
+  maxRepairs?: number;
+  /** Test/debug hook: sees (and may alter) every render after the crop, before the checks. */
+  onRender?: (rendered: RenderedSample, at: { index: number; key: string; worker: number; renderer: Renderer }) => void;
   /** Passed to Renderer.launch (timeoutMs, cacheRoot). */
   renderer?: Pick<RendererOptions, 'timeoutMs' | 'cacheRoot'>;
   /** Recorded in dataset.json. */
@@ -61,6 +73,8 @@ export interface BatchResult {
   rendered: number;
   skipped: number;
   retries: number;
+  /** lightings re-rendered because their render disagreed with the sample's other lightings */
+  repairs: number;
   workers: number;
   /** wall time of the whole run, ms */
   elapsedMs: number;
@@ -186,25 +200,102 @@ function scanSamples(samplesDir: string): Scan {
 // ---------------------------------------------------------------------------------------------
 // one sample
 
-interface SampleRunInfo {
-  worker: number;
-  attempt: number;
-}
-
 class StoppedError extends Error {}
 
-async function renderOneSample(
-  renderer: Renderer,
-  config: BatchConfig,
-  plan: PlannedSample,
-  samplesDir: string,
-  run: SampleRunInfo,
-  stopped: () => boolean,
-  step: { key: string },
-): Promise<number> {
+/** Pixels whose coverage differs by more than 0.02. */
+export function maskMismatch(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.max(a.length, b.length);
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 0.02) n++;
+  return n;
+}
+
+function coverage(m: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < m.length; i++) s += m[i];
+  return s;
+}
+
+/**
+ * All lightings of a sample share head and camera, so their masks must agree. A render that lost
+ * the head (or part of it) has less coverage: the lighting with the most coverage is the reference
+ * and every lighting whose mask differs from it is bad; no coverage at all makes every one bad.
+ */
+export function findInconsistentRenders(masks: Float32Array[]): { bad: number[]; reason: string } {
+  const cov = masks.map(coverage);
+  let ref = 0;
+  for (let n = 1; n < cov.length; n++) if (cov[n] > cov[ref]) ref = n;
+  if (!(cov[ref] > 0)) return { bad: masks.map((_, n) => n), reason: 'the head is not visible (empty mask)' };
+  const tol = Math.max(2, Math.ceil(1e-4 * masks[ref].length));
+  const bad: number[] = [];
+  const diffs: string[] = [];
+  for (let n = 0; n < masks.length; n++) {
+    if (n === ref) continue;
+    const d = maskMismatch(masks[n], masks[ref]);
+    if (d > tol) {
+      bad.push(n);
+      diffs.push(`${d} px`);
+    }
+  }
+  return { bad, reason: bad.length ? `mask differs from the fullest lighting's (${diffs.join(', ')}; coverage ${cov.map((c) => (c / masks[ref].length).toFixed(3)).join(' / ')})` : '' };
+}
+
+interface SampleContext {
+  config: BatchConfig;
+  samplesDir: string;
+  worker: number;
+  attempt: number;
+  stopped: () => boolean;
+  /** what is being done (named in errors) */
+  step: { key: string };
+  /** The worker's renderer; fresh = close it and start a new one. */
+  renderer: (fresh: boolean) => Promise<Renderer>;
+  maxRepairs: number;
+  onRender?: RunBatchOptions['onRender'];
+  onRepair: (msg: string, lightings: number) => void;
+}
+
+/**
+ * Renders every lighting of the sample, checks that the renders agree (see
+ * findInconsistentRenders; bad ones are re-rendered with a fresh renderer, up to maxRepairs
+ * times), then writes the sample into a temp folder renamed last. Returns ms (0 = existed).
+ */
+async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise<{ ms: number; repairs: number }> {
   const t0 = performance.now();
-  const final = path.join(samplesDir, plan.id);
-  if (fs.existsSync(final)) return 0; // finished meanwhile: never re-rendered
+  const { config, step } = ctx;
+  const final = path.join(ctx.samplesDir, plan.id);
+  if (fs.existsSync(final)) return { ms: 0, repairs: 0 }; // finished meanwhile: never re-rendered
+  const n = plan.lightings.length;
+  const results: (RenderedSample | null)[] = new Array(n).fill(null);
+  const infos: (Renderer['info'] | null)[] = new Array(n).fill(null);
+  const timings: Record<string, number> = {};
+  let repairs = 0;
+  for (;;) {
+    for (const [k, L] of plan.lightings.entries()) {
+      if (results[k]) continue;
+      if (ctx.stopped()) throw new StoppedError('stopped');
+      step.key = L.key;
+      const r = await ctx.renderer(false);
+      const tl = performance.now();
+      const rendered = cropRendered(await r.renderSample(L.spec), plan.augment, config.width, config.height);
+      ctx.onRender?.(rendered, { index: plan.index, key: L.key, worker: ctx.worker, renderer: r });
+      results[k] = rendered;
+      infos[k] = r.info;
+      timings[L.key] = Math.round(performance.now() - tl);
+    }
+    const { bad, reason } = findInconsistentRenders(results.map((r) => r!.mask));
+    if (bad.length === 0) break;
+    const which = bad.map((k) => plan.lightings[k].key).join(', ');
+    if (repairs >= ctx.maxRepairs) {
+      throw new Error(`${which}: ${reason}, still after ${repairs} re-render(s) with fresh renderers (camera not looking at the head, or a renderer state problem)`);
+    }
+    repairs++;
+    ctx.onRepair(`sample ${plan.id}: ${which}: ${reason}; re-rendering with a fresh renderer (repair ${repairs}/${ctx.maxRepairs})`, bad.length);
+    for (const k of bad) results[k] = null;
+    step.key = 'launch';
+    await ctx.renderer(true);
+  }
+
   const tmp = `${final}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   fs.mkdirSync(tmp);
   try {
@@ -215,39 +306,15 @@ async function renderOneSample(
       H.headRadius,
       H.headCentre,
     );
-    let head: Record<string, unknown> | null = null;
-    let camera: Record<string, unknown> | null = null;
     const lightings: Record<string, unknown>[] = [];
-    const timings: Record<string, number> = {};
-    for (const [n, L] of plan.lightings.entries()) {
-      if (stopped()) throw new StoppedError('stopped');
-      step.key = L.key;
-      const tl = performance.now();
-      const rendered = await renderer.renderSample(L.spec);
-      const r = cropRendered(rendered, plan.augment, config.width, config.height);
+    for (const [k, L] of plan.lightings.entries()) {
+      step.key = `${L.key} (write)`;
       const dir = path.join(tmp, L.key);
-      await writeSample(dir, r, renderer.info, {
+      await writeSample(dir, results[k]!, infos[k]!, {
         extra: { batch: { sample: plan.id, index: plan.index, lighting: L.key, role: L.role, augment: plan.augment } },
       });
-      await writeFileAtomic(path.join(dir, ENCODING_FILES.latlong), float32LE(enc[n].latlong), { fsync: false });
-      await writeFileAtomic(path.join(dir, ENCODING_FILES.sh9), float32LE(enc[n].sh9), { fsync: false });
-      timings[L.key] = Math.round(performance.now() - tl);
-      if (n === 0) {
-        const d = r.head.descriptor;
-        head = { ref: plan.head, id: d.id, name: d.name ?? d.id, contentHash: r.head.contentHash, license: d.license ?? null, attribution: d.attribution ?? null };
-        camera = {
-          drawn: plan.camera,
-          width: r.camera.width,
-          height: r.camera.height,
-          fovYDeg: (r.camera.fovYRad * 180) / Math.PI,
-          position: r.camera.position,
-          target: r.camera.target,
-          up: r.camera.up,
-          K: r.camera.K,
-          worldToCameraCV: r.camera.worldToCameraCV,
-          cameraToWorldGL: r.camera.cameraToWorldGL,
-        };
-      }
+      await writeFileAtomic(path.join(dir, ENCODING_FILES.latlong), float32LE(enc[k].latlong), { fsync: false });
+      await writeFileAtomic(path.join(dir, ENCODING_FILES.sh9), float32LE(enc[k].sh9), { fsync: false });
       lightings.push({
         key: L.key,
         folder: L.key,
@@ -258,10 +325,25 @@ async function renderOneSample(
           latlong16: `${L.key}/${ENCODING_FILES.latlong}`,
           latlongShape: [LATLONG_HEIGHT, LATLONG_WIDTH, 3],
           sh9File: `${L.key}/${ENCODING_FILES.sh9}`,
-          sh9: Array.from(enc[n].sh9),
+          sh9: Array.from(enc[k].sh9),
         },
       });
     }
+    const r0 = results[0]!;
+    const d = r0.head.descriptor;
+    const head = { ref: plan.head, id: d.id, name: d.name ?? d.id, contentHash: r0.head.contentHash, license: d.license ?? null, attribution: d.attribution ?? null };
+    const camera = {
+      drawn: plan.camera,
+      width: r0.camera.width,
+      height: r0.camera.height,
+      fovYDeg: (r0.camera.fovYRad * 180) / Math.PI,
+      position: r0.camera.position,
+      target: r0.camera.target,
+      up: r0.camera.up,
+      K: r0.camera.K,
+      worldToCameraCV: r0.camera.worldToCameraCV,
+      cameraToWorldGL: r0.camera.cameraToWorldGL,
+    };
     step.key = 'sample.json';
     const files = [...listFiles(tmp), SAMPLE_JSON].sort();
     const sample = {
@@ -275,12 +357,18 @@ async function renderOneSample(
       lighting: plan.lighting,
       lightings,
       files,
-      run: { worker: run.worker, attempt: run.attempt, timingsMs: { ...timings, total: Math.round(performance.now() - t0) }, createdAt: new Date().toISOString() },
+      run: {
+        worker: ctx.worker,
+        attempt: ctx.attempt,
+        repairs,
+        timingsMs: { ...timings, total: Math.round(performance.now() - t0) },
+        createdAt: new Date().toISOString(),
+      },
     };
     await writeJsonAtomic(path.join(tmp, SAMPLE_JSON), sample);
     if (fs.existsSync(final)) throw new Error(`${final} appeared while rendering it (another process writing the same batch?)`);
     fs.renameSync(tmp, final);
-    return performance.now() - t0;
+    return { ms: performance.now() - t0, repairs };
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
@@ -318,6 +406,7 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
   const outDir = path.resolve(opts.outDir);
   const samplesDir = path.join(outDir, SAMPLES_DIR);
   const maxAttempts = opts.maxAttempts ?? 3;
+  const maxRepairs = opts.maxRepairs ?? 3;
   const workerCount = resolveWorkerCount(config, opts.workers);
   const log = opts.log;
   const signal = opts.signal;
@@ -333,17 +422,22 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
 
   fs.mkdirSync(samplesDir, { recursive: true });
   const release = acquireLock(outDir);
-  const stats = { rendered: 0, skipped: 0, retries: 0, renderersStarted: 0 };
-  const progress = (p: Omit<BatchProgress, 'total' | 'done' | 'rendered' | 'skipped' | 'retries' | 'elapsedMs'>) =>
-    opts.onProgress?.({
-      total: config.samples,
-      done: stats.rendered + stats.skipped,
-      rendered: stats.rendered,
-      skipped: stats.skipped,
-      retries: stats.retries,
-      elapsedMs: performance.now() - t0,
-      ...p,
-    });
+  const stats = { rendered: 0, skipped: 0, retries: 0, repairs: 0, renderersStarted: 0 };
+  const progress = (p: Omit<BatchProgress, 'total' | 'done' | 'rendered' | 'skipped' | 'retries' | 'elapsedMs'>) => {
+    try {
+      opts.onProgress?.({
+        total: config.samples,
+        done: stats.rendered + stats.skipped,
+        rendered: stats.rendered,
+        skipped: stats.skipped,
+        retries: stats.retries,
+        elapsedMs: performance.now() - t0,
+        ...p,
+      });
+    } catch (err) {
+      log?.(`onProgress threw: ${(err as Error).message}`);
+    }
+  };
   try {
     const configHash = await checkBatchIdentity(outDir, config, opts.configFile);
     const scan = scanSamples(samplesDir);
@@ -381,6 +475,21 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
           live.delete(r);
           await r.close().catch(() => undefined);
         };
+        const getRenderer = async (fresh: boolean): Promise<Renderer> => {
+          if (fresh || renderer?.failed) await drop();
+          if (renderer) return renderer;
+          const r = await Renderer.launch({ backend: opts.backend, log, ...opts.renderer });
+          stats.renderersStarted++;
+          if (stopped()) {
+            await r.close();
+            throw new StoppedError('stopped');
+          }
+          renderer = r;
+          live.add(r);
+          opts.onWorkerStart?.(r, { worker: w, generation: generation++ });
+          progress({ type: 'worker-start', worker: w, message: `worker ${w}: ${r.info.backend} (${r.info.webglRenderer}), ${r.info.chromium}` });
+          return r;
+        };
         try {
           while (!stopped()) {
             const shard = shards.shift();
@@ -391,24 +500,24 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
               const step = { key: 'launch' };
               for (let attempt = 1; ; attempt++) {
                 try {
-                  if (renderer?.failed) await drop();
-                  if (!renderer) {
-                    step.key = 'launch';
-                    const r = await Renderer.launch({ backend: opts.backend, log, ...opts.renderer });
-                    stats.renderersStarted++;
-                    if (stopped()) {
-                      await r.close();
-                      throw new StoppedError('stopped');
-                    }
-                    renderer = r;
-                    live.add(r);
-                    opts.onWorkerStart?.(r, { worker: w, generation: generation++ });
-                    progress({ type: 'worker-start', worker: w, message: `worker ${w}: ${r.info.backend} (${r.info.webglRenderer}), ${r.info.chromium}` });
-                  }
-                  const ms = await renderOneSample(renderer, config, plan, samplesDir, { worker: w, attempt }, stopped, step);
-                  if (ms === 0) stats.skipped++;
+                  const res = await renderOneSample(plan, {
+                    config,
+                    samplesDir,
+                    worker: w,
+                    attempt,
+                    stopped,
+                    step,
+                    renderer: getRenderer,
+                    maxRepairs,
+                    onRender: opts.onRender,
+                    onRepair: (msg, count) => {
+                      stats.repairs += count;
+                      progress({ type: 'repair', index, worker: w, message: msg });
+                    },
+                  });
+                  if (res.ms === 0) stats.skipped++;
                   else stats.rendered++;
-                  progress({ type: 'sample', index, worker: w, sampleMs: ms });
+                  progress({ type: 'sample', index, worker: w, sampleMs: res.ms });
                   break;
                 } catch (err) {
                   if (stopped() || err instanceof StoppedError) throw new StoppedError('stopped');
@@ -416,7 +525,6 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
                   if (attempt < maxAttempts && (await rendererBroken(renderer, err))) {
                     stats.retries++;
                     progress({ type: 'retry', index, worker: w, message: `sample ${plan.id} (${step.key}) attempt ${attempt} failed: ${msg}; restarting the renderer` });
-                    log?.(`worker ${w}: sample ${plan.id} (${step.key}) attempt ${attempt}/${maxAttempts} failed (${msg}); restarting the renderer and retrying`);
                     await drop();
                     continue;
                   }
@@ -429,7 +537,7 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
         } catch (err) {
           if (!(err instanceof StoppedError) && !fatal) {
             fatal = err as Error;
-            stopping = true; // others finish their current sample, then stop
+            stopping = true; // the others drop their current sample and stop
           }
         } finally {
           await drop();
@@ -463,6 +571,7 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
       rendered: stats.rendered,
       skipped: stats.skipped,
       retries: stats.retries,
+      repairs: stats.repairs,
       workers: nWorkers,
       elapsedMs: performance.now() - t0,
       secondsPerSample: stats.rendered ? renderMs / 1000 / stats.rendered : 0,
