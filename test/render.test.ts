@@ -180,6 +180,16 @@ describe('renderer (real Chromium + WebGL)', function () {
     expect(edge).to.be.greaterThan(S); // MSAA gives fractional coverage along the silhouette
   });
 
+  it('mask does not depend on the lighting (any number of point lights, any order)', async function () {
+    const masks: Float32Array[] = [];
+    for (const n of [0, 2, 1, 3, 0, 4]) {
+      const pointLights = Array.from({ length: n }, (_, i) => ({ position: [0.3 * (i + 1) - 0.5, 0.3, 0.5] as [number, number, number], intensity: 0.2 }));
+      const s = await renderer.renderSample(spec({ width: 64, height: 64, lighting: { environment: [{ map: 'builtin:city' }], pointLights }, passes: ['beauty'] })).catch((e: Error) => { throw new Error(`${n} lights: ${e.message}`); });
+      masks.push(s.mask);
+    }
+    for (const m of masks.slice(1)) expect(Array.from(m)).to.deep.equal(Array.from(masks[0]));
+  });
+
   it('beauty is linear in light intensity (twice the light, twice the radiance)', async function () {
     const double = await renderer.renderSample(spec({
       lighting: {

@@ -31,7 +31,8 @@ export const PointLightSchema = z
 export const LightingSchema = z
   .object({
     environment: z.array(EnvLayerSchema).default([]),
-    pointLights: z.array(PointLightSchema).max(8).default([]),
+    // Each shadowed point light takes a cube-map texture unit; 4 is Babylon's per-material limit.
+    pointLights: z.array(PointLightSchema).max(4).default([]),
   })
   .strict();
 
