@@ -150,21 +150,25 @@ describe('renderer (real Chromium + WebGL)', function () {
     const d1 = sample.modes.depth!;
     const farther = await renderer.renderSample(spec({ camera: { ...base.camera!, distance: 0.85 }, passes: ['depth', 'mask'] }));
     const d2 = farther.modes.depth!;
-    let n = 0, sum = 0, min = Infinity, max = 0;
+    let min = Infinity, max = 0;
     for (let p = 0; p < S * S; p++) {
       if (sample.mask[p] < 0.999) continue;
       min = Math.min(min, d1[p]);
       max = Math.max(max, d1[p]);
-      if (farther.mask[p] < 0.999) continue;
-      n++;
-      sum += d2[p] - d1[p];
     }
     // Head radius ~0.1 m around a target 0.75 m away.
     expect(min).to.be.within(0.55, 0.75);
     expect(max).to.be.within(0.7, 0.95);
-    // Moving the camera back 10 cm adds about 10 cm to every depth (rays through the same pixel
-    // hit nearby points on a curved surface, so allow a few mm).
-    expect(sum / n).to.be.closeTo(0.1, 0.01);
+    // Moving the camera back 10 cm along its axis: the rays through the centre pixels stay on
+    // (almost) the same line, so they hit the same point 10 cm farther away.
+    for (const p of [(S / 2 - 1) * S + S / 2 - 1, (S / 2 - 1) * S + S / 2, (S / 2) * S + S / 2 - 1, (S / 2) * S + S / 2]) {
+      expect(sample.mask[p]).to.equal(1);
+      expect(d2[p] - d1[p]).to.be.closeTo(0.1, 0.003);
+    }
+    // And every covered pixel's depth grows.
+    let grew = 0, both = 0;
+    for (let p = 0; p < S * S; p++) if (sample.mask[p] > 0.999 && farther.mask[p] > 0.999) { both++; if (d2[p] > d1[p]) grew++; }
+    expect(grew / both).to.be.greaterThan(0.99);
   });
 
   it('the mask is 0 off the head, 1 on it, and anti-aliased at the edges', function () {
@@ -215,6 +219,10 @@ describe('renderer (real Chromium + WebGL)', function () {
     let num = 0, den = 0, worst = 0;
     for (let p = 0; p < S * S; p++) {
       if (sample.mask[p] < 0.999) continue;
+      // Pixels straddling an inner silhouette average products of two surfaces (MSAA resolve):
+      // the identity holds per surface, not for the average. Their normals are not unit length.
+      const nl = Math.hypot(sample.modes.normal![p * 3], sample.modes.normal![p * 3 + 1], sample.modes.normal![p * 3 + 2]);
+      if (Math.abs(nl - 1) > 2e-3) continue;
       for (let c = 0; c < 3; c++) {
         const rec = albedo[p * 3 + c] * diffuse[p * 3 + c] + specular[p * 3 + c];
         const err = Math.abs(rec - beauty[p * 4 + c]);
