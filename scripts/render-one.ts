@@ -5,6 +5,7 @@ import { Renderer } from '../renderer/node/renderer.js';
 import { readSampleSpec } from '../renderer/node/spec.js';
 import { writeSample } from '../renderer/node/write-sample.js';
 import type { Backend } from '../renderer/node/browser.js';
+import { encodeLightings, float32LE, ENCODING_FILES } from '../renderer/node/batch/encode.js';
 
 const program = new Command()
   .name('render-one')
@@ -20,6 +21,9 @@ program.parse();
 const opts = program.opts<{ out?: string; backend: Backend | 'auto'; overwrite: boolean; quiet: boolean }>();
 const specPath = program.args[0];
 
+/** Head-normalised unit for point-light projection (metres); the batch configs' default. */
+const HEAD_RADIUS_M = 0.1;
+
 async function main(): Promise<void> {
   const spec = readSampleSpec(specPath);
   const out = path.resolve(opts.out ?? path.join('output', 'one', path.basename(specPath, '.json')));
@@ -28,7 +32,13 @@ async function main(): Promise<void> {
   try {
     log?.(`browser ${renderer.info.chromium}, launch ${renderer.info.launchMs.toFixed(0)} ms, page ready ${renderer.info.pageReadyMs.toFixed(0)} ms`);
     const sample = await renderer.renderSample(spec);
-    const meta = await writeSample(out, sample, renderer.info, { overwrite: opts.overwrite });
+    // The papers' lighting encodings of the whole lighting (environment + projected point lights).
+    const [enc] = await encodeLightings([spec.lighting], HEAD_RADIUS_M, [0, 0, 0]);
+    const meta = await writeSample(out, sample, renderer.info, {
+      overwrite: opts.overwrite,
+      extraFiles: { [ENCODING_FILES.latlong]: float32LE(enc.latlong), [ENCODING_FILES.sh9]: float32LE(enc.sh9) },
+      extra: { encodings: { latlong16: ENCODING_FILES.latlong, latlongShape: [16, 16, 3], sh9File: ENCODING_FILES.sh9, sh9: Array.from(enc.sh9) } },
+    });
     log?.(`rendered ${spec.width}x${spec.height} in ${sample.timings.totalMs.toFixed(0)} ms (page ${sample.timings.pageMs.toFixed(0)} ms, write ${meta.timings.writeMs.toFixed(0)} ms)`);
     console.log(out);
   } finally {

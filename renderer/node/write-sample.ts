@@ -17,6 +17,8 @@ export interface WriteOptions {
   extra?: Record<string, unknown>;
   /** Replace an existing sample folder (default: refuse, so nothing written is lost). */
   overwrite?: boolean;
+  /** More files (name -> bytes) written into the sample folder before it appears. */
+  extraFiles?: Record<string, Uint8Array>;
 }
 
 export function buildMeta(s: RenderedSample, info: RendererInfo, files: PassFile[], writeMs: number, extra?: Record<string, unknown>) {
@@ -88,6 +90,10 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
     };
     const files: PassFile[] = [];
     for (const name of sample.spec.passes) files.push(...(await getPass(name).write(ctx)));
+    for (const [name, bytes] of Object.entries(opts.extraFiles ?? {})) {
+      if (name.includes('/') || name.includes('..')) throw new Error(`extra file name "${name}" must be a plain file name`);
+      fs.writeFileSync(path.join(tmp, name), bytes);
+    }
     const writeMs = performance.now() - t0;
     const meta = buildMeta(sample, info, files, writeMs, opts.extra);
     await writeJsonAtomic(path.join(tmp, 'meta.json'), meta);
