@@ -1,8 +1,6 @@
 // depth: camera-space Euclidean distance (metres) from the camera centre along each pixel's ray.
-import path from 'node:path';
-import { writeExr } from '../node/exr.js';
 import type { PassDefinition } from './types.js';
-import { requireMode } from './util.js';
+import { requireMode, writeChannelsExr } from './util.js';
 
 export const depthPass: PassDefinition = {
   name: 'depth',
@@ -12,11 +10,6 @@ export const depthPass: PassDefinition = {
     const src = requireMode(ctx, 'depth', 'depth');
     const z = new Float32Array(ctx.mask.length);
     for (let p = 0; p < z.length; p++) if (ctx.mask[p] > 1e-4) z[p] = src[p] / ctx.mask[p];
-    await writeExr(path.join(ctx.dir, 'depth.exr'), { width: ctx.width, height: ctx.height, channels: [{ name: 'Z', data: z }] }, {
-      pixelType: 'float',
-      compression: ctx.output.exrCompression,
-      attributes: { 'vls:pass': 'depth' },
-    });
-    return [{ pass: 'depth', file: 'depth.exr', format: 'exr', channels: ['Z'], pixelType: 'float', description: this.description }];
+    return [await writeChannelsExr(ctx, 'depth', 'depth', z, 1, ['Z'], this.description, 'float')];
   },
 };

@@ -31,25 +31,27 @@ export function requireMode(ctx: PassContext, mode: keyof PassContext['modes'], 
   return m;
 }
 
-export async function writeRgbExr(
+/** Writes the first `names.length` channels of an interleaved buffer as one EXR. */
+export async function writeChannelsExr(
   ctx: PassContext,
   pass: string,
   name: string,
-  rgb: Float32Array,
+  src: Float32Array,
   stride: number,
+  names: string[],
   description: string,
   pixelType: 'half' | 'float' = ctx.output.exrPixelType,
 ): Promise<PassFile> {
-  const [r, g, b] = planes(rgb, stride, 3);
+  const data = planes(src, stride, names.length);
   const file = `${name}.exr`;
-  await writeExr(path.join(ctx.dir, file), {
-    width: ctx.width,
-    height: ctx.height,
-    channels: [
-      { name: 'R', data: r },
-      { name: 'G', data: g },
-      { name: 'B', data: b },
-    ],
-  }, { pixelType, compression: ctx.output.exrCompression, attributes: { 'vls:pass': pass } });
-  return { pass, file, format: 'exr', channels: ['R', 'G', 'B'], pixelType, description };
+  await writeExr(
+    path.join(ctx.dir, file),
+    { width: ctx.width, height: ctx.height, channels: names.map((n, i) => ({ name: n, data: data[i] })) },
+    { pixelType, compression: ctx.output.exrCompression, attributes: { 'vls:pass': pass } },
+  );
+  return { pass, file, format: 'exr', channels: names, pixelType, description };
+}
+
+export function writeRgbExr(ctx: PassContext, pass: string, name: string, rgb: Float32Array, stride: number, description: string, pixelType?: 'half' | 'float'): Promise<PassFile> {
+  return writeChannelsExr(ctx, pass, name, rgb, stride, ['R', 'G', 'B'], description, pixelType);
 }
