@@ -114,25 +114,26 @@ describe('renderer (real Chromium + WebGL)', function () {
     expect(max).to.be.greaterThan(1.5);
   });
 
-  it('normals are unit length inside the mask', async function () {
-    // Raw shader output: unit length except on pixels that straddle an inner silhouette
-    // (e.g. nose over cheek), where the MSAA resolve averages two different normals.
+  it('normals are unit length wherever the pixel centre hits the head', async function () {
     const n = sample.modes.normal!;
-    let bad = 0, count = 0;
+    const depth = sample.modes.depth!;
+    let hits = 0, worst = 0;
     for (let p = 0; p < S * S; p++) {
-      if (sample.mask[p] < 0.999) continue;
-      count++;
-      if (Math.abs(Math.hypot(n[p * 3], n[p * 3 + 1], n[p * 3 + 2]) - 1) > 2e-3) bad++;
+      const len = Math.hypot(n[p * 3], n[p * 3 + 1], n[p * 3 + 2]);
+      if (depth[p] > 0) {
+        hits++;
+        worst = Math.max(worst, Math.abs(len - 1));
+      } else expect(len, `pixel ${p} has no surface`).to.equal(0);
+      if (sample.mask[p] > 0.999) expect(depth[p], `covered pixel ${p}`).to.be.greaterThan(0);
     }
-    expect(count).to.be.greaterThan(1000);
-    expect(bad / count).to.be.lessThan(0.03);
-    // Written passes: unit length on every covered pixel, 0 elsewhere.
+    expect(hits).to.be.greaterThan(1000);
+    expect(worst).to.be.lessThan(2e-3); // half-float storage
     for (const file of ['normal_world.exr', 'normal_camera.exr']) {
       const img = await readExr(path.join(dir, file));
       const [b, g, r] = img.channels.map((c) => c.data);
       for (let p = 0; p < S * S; p++) {
         const len = Math.hypot(r[p], g[p], b[p]);
-        if (sample.mask[p] > 1e-4) expect(Math.abs(len - 1), `${file} pixel ${p}`).to.be.lessThan(2e-3);
+        if (depth[p] > 0) expect(Math.abs(len - 1), `${file} pixel ${p}`).to.be.lessThan(1e-3);
         else expect(len).to.equal(0);
       }
     }
@@ -214,27 +215,36 @@ describe('renderer (real Chromium + WebGL)', function () {
     expect(num / den).to.be.lessThan(0.005); // relative L1; half-float rounding is ~0.05%
   });
 
-  it('beauty = albedo x diffuse + specular on the mask', function () {
-    const { beauty, albedo, diffuse, specular } = sample.modes as Required<RenderedSample['modes']>;
-    let num = 0, den = 0, worst = 0;
-    for (let p = 0; p < S * S; p++) {
-      if (sample.mask[p] < 0.999) continue;
-      // Pixels straddling an inner silhouette average products of two surfaces (MSAA resolve):
-      // the identity holds per surface, not for the average. Their normals are not unit length.
-      const nl = Math.hypot(sample.modes.normal![p * 3], sample.modes.normal![p * 3 + 1], sample.modes.normal![p * 3 + 2]);
-      if (Math.abs(nl - 1) > 2e-3) continue;
-      for (let c = 0; c < 3; c++) {
-        const rec = albedo[p * 3 + c] * diffuse[p * 3 + c] + specular[p * 3 + c];
-        const err = Math.abs(rec - beauty[p * 4 + c]);
-        num += err;
-        den += beauty[p * 4 + c];
-        worst = Math.max(worst, err / Math.max(beauty[p * 4 + c], 0.05));
+  for (const msaa of [1, 4] as const) {
+    it(`beauty = albedo x diffuse + specular on the mask (msaa ${msaa})`, async function () {
+      // msaa 1: beauty and intrinsics are both point-sampled, so the shader's exact identity is
+      // checked (what remains is half-float storage). msaa 4: beauty is anti-aliased, so pixels
+      // covering several triangles average their shading (measured ~0.3% mean).
+      const s = await renderer.renderSample(spec({ render: { msaa } }));
+      const { beauty, albedo, diffuse, specular, depth: d } = s.modes as Required<RenderedSample['modes']>;
+      let num = 0, den = 0, worst = 0;
+      for (let p = 0; p < S * S; p++) {
+        if (s.mask[p] < 0.999) continue;
+        // Skip pixels with a depth step to a neighbour (inner silhouettes such as nose over cheek).
+        const x = p % S, y = Math.floor(p / S);
+        if (x === 0 || y === 0 || x === S - 1 || y === S - 1) continue;
+        if ([p - 1, p + 1, p - S, p + S].some((q) => Math.abs(d[q] - d[p]) > 0.004)) continue;
+        for (let c = 0; c < 3; c++) {
+          const rec = albedo[p * 3 + c] * diffuse[p * 3 + c] + specular[p * 3 + c];
+          const err = Math.abs(rec - beauty[p * 4 + c]);
+          num += err;
+          den += beauty[p * 4 + c];
+          worst = Math.max(worst, err / Math.max(beauty[p * 4 + c], 0.05));
+        }
       }
-    }
-    // Exact in the shader; what remains is half-float storage of four passes.
-    expect(num / den).to.be.lessThan(0.002);
-    expect(worst).to.be.lessThan(0.01);
-  });
+      if (msaa === 1) {
+        expect(num / den).to.be.lessThan(0.001);
+        expect(worst).to.be.lessThan(0.005);
+      } else {
+        expect(num / den).to.be.lessThan(0.006);
+      }
+    });
+  }
 
   it('EXR files read back identically with an independent reader (OpenImageIO)', function () {
     let stats: string;

@@ -52,7 +52,6 @@ scene.activeCamera = camera;
 const heads = new Map<string, Promise<LoadedHead>>();
 const envs = new Map<string, Promise<EquirectFloatCubeTexture>>();
 let currentHead: LoadedHead | null = null;
-let rtt: RenderTargetTexture | null = null;
 let rttKey = '';
 let lastVariantKey = '';
 let lights: { light: PointLight; shadow: ShadowGenerator }[] = [];
@@ -81,30 +80,37 @@ function getEnvironment(env: PageEnvironment): Promise<EquirectFloatCubeTexture>
   return p;
 }
 
-// Targets are kept per size, never disposed: a disposed target's render-pass id is reused by
-// the next one, and materials then draw with uniform buffers cached for the dead pass
-// (GL_INVALID_OPERATION "used but unbound uniform buffer", an empty image).
-const targets = new Map<string, RenderTargetTexture>();
+// Two targets per size: `aa` (MSAA) draws beauty, whose resolved alpha is the anti-aliased
+// coverage; `plain` (no MSAA) draws the surface passes, point-sampled at pixel centres so each
+// pixel holds one surface's value. MSAA costs ~25x a plain draw on llvmpipe (BENCHMARKS.md).
+// Targets are never disposed: a disposed target's render-pass id is reused by the next one, and
+// materials then draw with uniform buffers cached for the dead pass (an empty image).
+interface Targets { aa: RenderTargetTexture; plain: RenderTargetTexture }
+const targets = new Map<string, Targets>();
 
-function ensureTarget(width: number, height: number, msaa: number): RenderTargetTexture {
+function makeTarget(width: number, height: number, samples: number): RenderTargetTexture {
+  const t = new RenderTargetTexture(`vls-target-${width}x${height}x${samples}`, { width, height }, scene, {
+    generateMipMaps: false,
+    type: Constants.TEXTURETYPE_FLOAT,
+    format: Constants.TEXTUREFORMAT_RGBA,
+    samplingMode: Constants.TEXTURE_NEAREST_SAMPLINGMODE,
+    generateDepthBuffer: true,
+    samples,
+  });
+  t.activeCamera = camera;
+  t.clearColor = new Color4(0, 0, 0, 0);
+  return t;
+}
+
+function ensureTargets(width: number, height: number, msaa: number): Targets {
   const key = `${width}x${height}x${msaa}`;
-  if (rtt && rttKey === key) return rtt;
   engine.setSize(width, height);
   let t = targets.get(key);
   if (!t) {
-    t = new RenderTargetTexture('vls-target', { width, height }, scene, {
-      generateMipMaps: false,
-      type: Constants.TEXTURETYPE_FLOAT,
-      format: Constants.TEXTUREFORMAT_RGBA,
-      samplingMode: Constants.TEXTURE_NEAREST_SAMPLINGMODE,
-      generateDepthBuffer: true,
-      samples: msaa,
-    });
-    t.activeCamera = camera;
-    t.clearColor = new Color4(0, 0, 0, 0);
+    const plain = makeTarget(width, height, 1);
+    t = { aa: msaa > 1 ? makeTarget(width, height, msaa) : plain, plain };
     targets.set(key, t);
   }
-  rtt = t;
   rttKey = key;
   return t;
 }
@@ -182,8 +188,9 @@ async function render(req: PageRenderRequest): Promise<PageRenderResult> {
     head.material.environmentIntensity = 0;
   }
 
-  const target = ensureTarget(req.width, req.height, req.msaa);
-  target.renderList = head.meshes;
+  const { aa, plain } = ensureTargets(req.width, req.height, req.msaa);
+  aa.renderList = head.meshes;
+  plain.renderList = head.meshes;
   camera.position.set(...req.camera.position);
   camera.upVector = new Vector3(...req.camera.up);
   camera.setTarget(new Vector3(...req.camera.target));
@@ -198,9 +205,12 @@ async function render(req: PageRenderRequest): Promise<PageRenderResult> {
   await scene.whenReadyAsync();
   const readyForTarget = () => {
     const previous = engine.currentRenderPassId;
-    engine.currentRenderPassId = target.renderPassId;
     try {
-      return head.meshes.every((m) => m.isReady(true)) && lights.every((l) => l.shadow.isReady(head.meshes[0].subMeshes[0], false, false));
+      for (const t of [aa, plain]) {
+        engine.currentRenderPassId = t.renderPassId;
+        if (!head.meshes.every((m) => m.isReady(true))) return false;
+      }
+      return lights.every((l) => l.shadow.isReady(head.meshes[0].subMeshes[0], false, false));
     } finally {
       engine.currentRenderPassId = previous;
     }
@@ -239,6 +249,7 @@ async function render(req: PageRenderRequest): Promise<PageRenderResult> {
     offset = 0;
     scene.updateTransformMatrix(true);
     for (const mode of req.modes) {
+      const target = mode === 'beauty' ? aa : plain;
       const tr = performance.now();
       passState.mode = RENDER_MODES[mode];
       scene.resetCachedMaterial();

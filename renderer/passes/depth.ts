@@ -8,8 +8,7 @@ export const depthPass: PassDefinition = {
   requires: ['depth'],
   async write(ctx) {
     const src = requireMode(ctx, 'depth', 'depth');
-    const z = new Float32Array(ctx.mask.length);
-    for (let p = 0; p < z.length; p++) if (ctx.mask[p] > 1e-4) z[p] = src[p] / ctx.mask[p];
+    const z = src; // one channel, point-sampled at pixel centres, 0 where the centre misses
     return [await writeChannelsExr(ctx, 'depth', 'depth', z, 1, ['Z'], this.description, 'float')];
   },
 };

@@ -1,14 +1,14 @@
 // diffuse: shading, i.e. irradiance-like term before multiplication by albedo, so that
 // beauty = albedo * diffuse + specular on the head (see README "Intrinsic decomposition").
 import type { PassDefinition } from './types.js';
-import { requireMode, unpremultiply, writeRgbExr } from './util.js';
+import { requireMode, writeRgbExr } from './util.js';
 
 export const diffusePass: PassDefinition = {
   name: 'diffuse',
   description: 'Diffuse shading (RGB, linear): beauty = albedo x diffuse + specular',
   requires: ['diffuse'],
   async write(ctx) {
-    const rgb = unpremultiply(requireMode(ctx, 'diffuse', 'diffuse'), 3, ctx.mask);
+    const rgb = requireMode(ctx, 'diffuse', 'diffuse');
     return [await writeRgbExr(ctx, 'diffuse', 'diffuse', rgb, 3, this.description)];
   },
 };

@@ -12,11 +12,10 @@ export const normalPass: PassDefinition = {
     const world = new Float32Array(src.length);
     const cam = new Float32Array(src.length);
     for (let p = 0; p < ctx.mask.length; p++) {
-      if (ctx.mask[p] <= 1e-4) continue;
       const i = p * 3;
-      // The MSAA resolve averages normals on edges: renormalise (this also undoes coverage).
+      // Point-sampled, so unit length up to half-float rounding: renormalise; 0 = no surface.
       const l = Math.hypot(src[i], src[i + 1], src[i + 2]);
-      if (l < 1e-8) continue;
+      if (l < 0.5) continue;
       const n: [number, number, number] = [src[i] / l, src[i + 1] / l, src[i + 2] / l];
       world.set(n, i);
       const c = worldToCameraDir(ctx.camera, n); // OpenCV axes: flip y and z for OpenGL axes

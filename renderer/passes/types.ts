@@ -8,7 +8,10 @@ export interface PassContext {
   camera: ResolvedCamera;
   /** Raw modes from the page: interleaved, row 0 = top, channels as in MODE_CHANNELS. */
   modes: Partial<Record<RenderModeName, Float32Array>>;
-  /** Anti-aliased coverage in [0,1] (beauty alpha after the MSAA resolve). */
+  /**
+   * Anti-aliased coverage in [0,1] (beauty alpha after the MSAA resolve). Surface modes are
+   * point-sampled at pixel centres (no MSAA): 0 where the centre misses the head.
+   */
   mask: Float32Array;
   /** Linear RGB radiance seen through each pixel where the head is not (null: transparent). */
   background: Float32Array | null;

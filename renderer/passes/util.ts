@@ -10,21 +10,6 @@ export function planes(src: Float32Array, channels: number, count: number): Floa
   return out;
 }
 
-/**
- * Surface properties come out of the MSAA resolve multiplied by coverage (the clear colour is
- * 0); dividing by coverage gives the surface's own value on edge pixels too.
- */
-export function unpremultiply(src: Float32Array, channels: number, mask: Float32Array): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let p = 0; p < mask.length; p++) {
-    const a = mask[p];
-    if (a <= 1e-4) continue;
-    const k = 1 / a;
-    for (let c = 0; c < channels; c++) out[p * channels + c] = src[p * channels + c] * k;
-  }
-  return out;
-}
-
 export function requireMode(ctx: PassContext, mode: keyof PassContext['modes'], pass: string): Float32Array {
   const m = ctx.modes[mode];
   if (!m) throw new Error(`pass "${pass}" needs render mode "${mode}", which was not rendered`);
