@@ -569,7 +569,7 @@ const rendererSection: Section = {
       rows: [
         ['Browser start (`launchMs`)', ms(info.launchMs)],
         ['Page ready (`pageReadyMs`)', ms(info.pageReadyMs)],
-        [`First frame, ${main.firstFrame.size} px (shader compile + env cube; renderSample wall)`, ms(main.firstFrame.wallMs)],
+        [`First frame, ${main.firstFrame.size} px (renderSample wall: shader compile, env cube, new-variant double draw)`, ms(main.firstFrame.wallMs)],
         ['  of which page setup (`setupMs`)', ms(main.firstFrame.times.setupMs)],
       ],
     };
@@ -631,9 +631,18 @@ const rendererSection: Section = {
     };
     memory.rows.push(['whole run', mib(main.memory.nodeRssBytes), mib(main.memory.browserRssBytes), mib(main.memory.browserPssBytes), String(main.memory.browserProcesses)]);
 
-    const tables = opts.splitWait ? [startup, perSample, perMode, perModeRaw, memory] : [startup, perSample, perMode, memory];
+    // Did the probe find drawing hidden in readPixels? (Not when the page already waits for each
+    // draw, e.g. with a getError() after it.) Then the page's own split is shown as well.
+    const waitFound = main.sizes.map((x) => {
+      const wait = sum(ALL_MODES.map((m) => x.median.waitMs[m] ?? 0));
+      const rawRead = sum(ALL_MODES.map((m) => x.median.rawReadMs[m] ?? 0));
+      return { size: x.size, wait, rawRead, significant: wait > 5 && wait > 0.1 * rawRead };
+    });
+    const anyWait = waitFound.some((w) => w.significant);
+    const tables = opts.splitWait && anyWait ? [startup, perSample, perMode, perModeRaw, memory] : [startup, perSample, perMode, memory];
 
     let compareData: unknown = null;
+    let compareNote: string | null = null;
     if (compare && compareBackend) {
       const a = main.sizes.find((s) => s.size === 512);
       const b = compare.sizes[0];
@@ -659,18 +668,29 @@ const rendererSection: Section = {
         ],
       });
       compareData = compare;
+      const bWait = sum(ALL_MODES.map((m) => bT.waitMs[m] ?? 0));
+      if (opts.splitWait && bWait > 5) {
+        compareNote = `${compareBackend}: the page's \`renderMs\` does not include the drawing on this backend (it happens inside readPixels); ` +
+          `the probe moved ${ms(bWait)} ms per sample from readback to render total (page's raw split: render ${ms(sum(ALL_MODES.map((m) => bT.issueMs[m] ?? 0)))} ms, ` +
+          `read ${ms(sum(ALL_MODES.map((m) => bT.rawReadMs[m] ?? 0)))} ms).`;
+      }
     }
 
     const notes: string[] = [
       '_Render total_ = page setup + shadow map + drawing of all render modes. _Transfer_ = readback (readPixels copy + channel packing + float→half in the page) ' +
         '+ HTTP upload. _Encode_ = decode in Node (half→float, row flip, mask) + pass writing (`timings.writeMs`: EXR/PNG encoding and files). ' +
         'Goal: (transfer+encode)/render < 25 %. _Sample total_ = `renderSample` + `writeSample`.',
-      opts.splitWait
-        ? 'WebGL calls only queue commands for the GPU process: `target.render()` returns after issuing them (the page\'s `renderMs`) and the drawing happens while ' +
-          'the page waits in the mode\'s readPixels, so the page\'s `readMs` (and `timings.transferMs`) are mostly drawing. The bench wraps readPixels in the page ' +
-          '(via `Renderer.evaluate`) to read 1×1 pixel first: that wait is counted as drawing, the full readPixels after it as readback. ' +
-          `Ratio from the raw page timings: ${main.sizes.map((x) => `${x.size}² ${pct(x.median.rawRatio)}`).join(', ')}.`
-        : 'Without the wait probe (`--no-split-wait`) the drawing is counted in the readMs (transfer), so the ratio is overstated on every backend.',
+      !opts.splitWait
+        ? 'Without the wait probe (`--no-split-wait`) the page\'s `renderMs`/`readMs` are used as they are: drawing still queued when readPixels runs counts as readback.'
+        : anyWait
+          ? 'WebGL calls only queue commands for the GPU process: `target.render()` can return after issuing them (the page\'s `renderMs`) and the drawing then happens ' +
+            'while the page waits in the mode\'s readPixels, so the page\'s `readMs` (and `timings.transferMs`) are mostly drawing. The bench wraps readPixels in the page ' +
+            '(via `Renderer.evaluate`) to read 1×1 pixel first: that wait is counted as drawing, the full readPixels after it as readback. ' +
+            `Ratio from the raw page timings: ${main.sizes.map((x) => `${x.size}² ${pct(x.median.rawRatio)}`).join(', ')}.`
+          : 'The bench wraps readPixels in the page (via `Renderer.evaluate`) to read 1×1 pixel first, to catch drawing still queued when readPixels runs; it found ' +
+            `${waitFound.map((w) => `${ms(w.wait)} ms`).join(' / ')} per sample (${waitFound.map((w) => `${w.size}²`).join(' / ')}), so the page's own ` +
+            '`renderMs`/`readMs` split is exact (it waits for each draw). Shadow maps are drawn inside the beauty mode\'s time for the same reason.',
+      ...(compareNote ? [compareNote] : []),
       'Browser RSS sums VmRSS over the Chromium process tree (shared pages counted once per process, so it overstates); PSS splits shared pages.',
     ];
     if (cpuUse && cpuUse.otherShare > 0.1) {

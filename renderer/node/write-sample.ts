@@ -88,8 +88,8 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
       output: sample.spec.output,
       dir: tmp,
     };
-    const files: PassFile[] = [];
-    for (const name of sample.spec.passes) files.push(...(await getPass(name).write(ctx)));
+    // Passes write concurrently: their EXR deflate runs on libuv's thread pool.
+    const files: PassFile[] = (await Promise.all(sample.spec.passes.map((name) => getPass(name).write(ctx)))).flat();
     for (const [name, bytes] of Object.entries(opts.extraFiles ?? {})) {
       if (name.includes('/') || name.includes('..')) throw new Error(`extra file name "${name}" must be a plain file name`);
       fs.writeFileSync(path.join(tmp, name), bytes);
