@@ -15,6 +15,7 @@ import { sampleLightingTriplet, type EnvLayer, type Lighting, type LightingTripl
 import { parseSampleSpec, type SampleSpec } from '../spec.js';
 import { PROJECT_ROOT } from '../bundle.js';
 import type { BatchConfig } from './config.js';
+import type { OrbitCamera } from '../../shared/camera.js';
 
 export type Vec3 = [number, number, number];
 
@@ -26,14 +27,8 @@ export type LightingKey = (typeof TRIPLET_KEYS)[number] | (typeof SINGLE_KEYS)[n
 /** Passes that do not depend on the lighting: rendered with the first lighting only. */
 export const LIGHTING_INDEPENDENT_PASSES: readonly string[] = ['albedo', 'normal', 'depth', 'mask'];
 
-export interface PlannedCamera {
-  yawDeg: number;
-  pitchDeg: number;
-  rollDeg: number;
-  distance: number;
-  fovYDeg: number;
-  /** config target + targetOffset */
-  target: Vec3;
+/** The orbit camera drawn for a sample (`target` = config target + targetOffset). */
+export interface PlannedCamera extends Omit<OrbitCamera, 'width' | 'height' | 'near' | 'far'> {
   /** the drawn jitter, metres */
   targetOffset: Vec3;
 }
