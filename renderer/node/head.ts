@@ -9,6 +9,7 @@ import { canonicalMatrix } from '../shared/frame.js';
 import type { PageHead, Vec3 } from '../shared/protocol.js';
 import { PROJECT_ROOT } from './bundle.js';
 import { ensureProceduralHead } from './procedural-head.js';
+import { formatZodIssues, readJsonFile } from './json-file.js';
 
 const AxisSchema = z.enum(['+X', '-X', '+Y', '-Y', '+Z', '-Z']);
 
@@ -57,9 +58,7 @@ export interface ResolvedHead {
   specularMapMean: number | null;
 }
 
-export function formatZodIssues(error: z.ZodError, where: string): string {
-  return error.issues.map((i) => `${where}: field "${i.path.join('.') || '(root)'}": ${i.message}`).join('\n');
-}
+export { formatZodIssues };
 
 const MESH_EXTS = new Set(['.glb', '.gltf', '.obj']);
 
@@ -113,12 +112,7 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
   if (!fs.existsSync(target)) throw new Error(`head ${target} does not exist`);
   const descriptorPath = fs.statSync(target).isDirectory() ? path.join(target, 'head.json') : target;
   if (!fs.existsSync(descriptorPath)) throw new Error(`head descriptor ${descriptorPath} does not exist (a head folder needs a head.json)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(descriptorPath, 'utf8'));
-  } catch (err) {
-    throw new Error(`head descriptor ${descriptorPath} is not valid JSON: ${(err as Error).message}`);
-  }
+  const raw = readJsonFile(descriptorPath, 'head descriptor');
   const parsed = HeadDescriptorSchema.safeParse(raw);
   if (!parsed.success) throw new Error(formatZodIssues(parsed.error, `head descriptor ${descriptorPath}`));
   const d = parsed.data;

@@ -1,9 +1,8 @@
 // Node-only. The fully specified sample: head, camera, lighting, passes. Validated with zod so
 // every error names the field. Defaults are documented here and in README "Sample spec".
-import fs from 'node:fs';
 import { z } from 'zod';
 import { PASS_NAMES } from '../passes/index.js';
-import { formatZodIssues } from './head.js';
+import { formatZodIssues, readJsonFile } from './json-file.js';
 
 const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
 
@@ -103,17 +102,5 @@ export function parseSampleSpec(raw: unknown, where = 'spec'): SampleSpec {
 }
 
 export function readSampleSpec(file: string): SampleSpec {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`spec ${file} cannot be read: ${(err as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`spec ${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseSampleSpec(raw, `spec ${file}`);
+  return parseSampleSpec(readJsonFile(file, 'spec'), `spec ${file}`);
 }

@@ -2,13 +2,12 @@
 // camera / crop / lighting distributions, passes, size, count, seed — validated with zod so every
 // error names the file and the field. Defaults are in the .describe() texts (exported to
 // scenes/batch.schema.json by scripts/export-schema.ts).
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PASS_NAMES } from '../../passes/index.js';
 import { RenderOptionsSchema } from '../spec.js';
-import { formatZodIssues } from '../head.js';
+import { formatZodIssues, readJsonFile } from '../json-file.js';
 
 const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
 
@@ -200,18 +199,7 @@ export function parseBatchConfig(raw: unknown, where = 'batch config'): BatchCon
 
 /** Reads and validates a config file; `name` defaults to the file name. */
 export function loadBatchConfig(file: string): BatchConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`batch config ${file} cannot be read: ${(err as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`batch config ${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  let raw = readJsonFile(file, 'batch config');
   if (raw && typeof raw === 'object' && !Array.isArray(raw) && !('name' in raw)) {
     const base = path.basename(file).replace(/\.json$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');
     raw = { ...(raw as object), name: base || 'batch' };
