@@ -87,6 +87,8 @@ export async function launchBrowser(backend: Backend, opts: { executable?: strin
     env: { ...process.env, ...cfg.env } as Record<string, string>,
     userDataDir: opts.userDataDir,
     protocolTimeout: 300_000,
+    // CDP over a pipe: the browser exits with this process even when it is SIGKILLed (no orphans).
+    pipe: true,
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,

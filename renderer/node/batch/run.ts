@@ -27,7 +27,7 @@ import { encodeLightings, cropRendered, float32LE, ENCODING_FILES, LATLONG_HEIGH
 import { finalizeDataset, listFiles, sha256, stableStringify, SAMPLES_DIR, SAMPLE_JSON, SAMPLE_VERSION, type FinalizeResult } from './dataset.js';
 
 export interface BatchProgress {
-  type: 'start' | 'worker-start' | 'sample' | 'retry' | 'repair' | 'finalize' | 'done';
+  type: 'start' | 'worker-start' | 'sample-start' | 'sample' | 'retry' | 'repair' | 'finalize' | 'done';
   total: number;
   /** finished samples (skipped + rendered) */
   done: number;
@@ -178,13 +178,17 @@ interface Scan {
   removedTemps: string[];
 }
 
-/** Finished sample folders (folder + sample.json) and removal of stale temp folders. */
-function scanSamples(samplesDir: string): Scan {
+/**
+ * Finished sample folders (folder + sample.json) and removal of stale temp folders (only by the
+ * lock holder before rendering: while workers run, their temp folders are live).
+ */
+function scanSamples(samplesDir: string, removeTemps = true): Scan {
   const complete = new Set<number>();
   const removedTemps: string[] = [];
   for (const e of fs.readdirSync(samplesDir, { withFileTypes: true })) {
     const p = path.join(samplesDir, e.name);
     if (/\.tmp-/.test(e.name)) {
+      if (!removeTemps) continue;
       fs.rmSync(p, { recursive: true, force: true });
       removedTemps.push(e.name);
     } else if (e.isDirectory() && SAMPLE_DIR_RE.test(e.name)) {
@@ -366,8 +370,22 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
       },
     };
     await writeJsonAtomic(path.join(tmp, SAMPLE_JSON), sample);
-    if (fs.existsSync(final)) throw new Error(`${final} appeared while rendering it (another process writing the same batch?)`);
-    fs.renameSync(tmp, final);
+    // Another worker finished it meanwhile (queue mode: a shard re-delivered after a stall while
+    // its first worker was still alive): keep theirs, drop ours; never two copies.
+    if (fs.existsSync(final)) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      return { ms: 0, repairs };
+    }
+    try {
+      fs.renameSync(tmp, final);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && fs.existsSync(final)) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        return { ms: 0, repairs };
+      }
+      throw err;
+    }
     return { ms: performance.now() - t0, repairs };
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -376,7 +394,8 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
 }
 
 // ---------------------------------------------------------------------------------------------
-// the pool
+// the shard runner: one worker's renderer and the per-sample retry policy, shared by the embedded
+// pool (runBatch) and the Redis queue worker (server/queue-worker.ts)
 
 function timeout<T>(ms: number, value: T): Promise<T> {
   return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
@@ -396,6 +415,185 @@ async function rendererBroken(renderer: Renderer | null, err: unknown): Promise<
   return false;
 }
 
+export { StoppedError };
+
+export interface ShardRunnerEvent {
+  type: 'worker-start' | 'retry' | 'repair';
+  worker: number;
+  index?: number;
+  message: string;
+  /** repair: lightings re-rendered */
+  count?: number;
+}
+
+export interface ShardRunnerOptions {
+  config: BatchConfig;
+  /** outDir/samples */
+  samplesDir: string;
+  /** Worker number (recorded in sample.json run.worker). */
+  worker: number;
+  backend?: Backend | 'auto';
+  log?: (msg: string) => void;
+  maxAttempts?: number;
+  maxRepairs?: number;
+  renderer?: Pick<RendererOptions, 'timeoutMs' | 'cacheRoot'>;
+  onRender?: RunBatchOptions['onRender'];
+  onWorkerStart?: RunBatchOptions['onWorkerStart'];
+  onEvent?: (e: ShardRunnerEvent) => void;
+  /** Polled between lightings: true = drop the current sample (StoppedError). */
+  stopped?: () => boolean;
+}
+
+/**
+ * One worker: a lazily started Renderer, replaced when it breaks, and renderIndex() which
+ * renders one sample with retries (renderer crashes) and repairs (inconsistent masks), writing it
+ * atomically. Finished samples are never re-rendered (a folder that exists is skipped).
+ */
+export class ShardRunner {
+  private current: Renderer | null = null;
+  private generation = 0;
+  renderersStarted = 0;
+  retries = 0;
+  repairs = 0;
+
+  constructor(private readonly o: ShardRunnerOptions) {}
+
+  private stopped(): boolean {
+    return this.o.stopped?.() ?? false;
+  }
+
+  /** The live renderer, if any (abort closes it to interrupt a render). */
+  get renderer(): Renderer | null {
+    return this.current;
+  }
+
+  async close(): Promise<void> {
+    if (!this.current) return;
+    const r = this.current;
+    this.current = null;
+    await r.close().catch(() => undefined);
+  }
+
+  private getRenderer = async (fresh: boolean): Promise<Renderer> => {
+    if (fresh || this.current?.failed) await this.close();
+    if (this.current) return this.current;
+    const r = await Renderer.launch({ backend: this.o.backend, log: this.o.log, ...this.o.renderer });
+    this.renderersStarted++;
+    if (this.stopped()) {
+      await r.close();
+      throw new StoppedError('stopped');
+    }
+    this.current = r;
+    this.o.onWorkerStart?.(r, { worker: this.o.worker, generation: this.generation++ });
+    this.o.onEvent?.({ type: 'worker-start', worker: this.o.worker, message: `worker ${this.o.worker}: ${r.info.backend} (${r.info.webglRenderer}), ${r.info.chromium}` });
+    return r;
+  };
+
+  /** Renders sample `index` unless it exists. ms = 0: it existed (skipped). */
+  async renderIndex(index: number): Promise<{ ms: number; repairs: number }> {
+    const { config } = this.o;
+    const maxAttempts = this.o.maxAttempts ?? 3;
+    const plan = planSample(config, index);
+    const step = { key: 'launch' };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await renderOneSample(plan, {
+          config,
+          samplesDir: this.o.samplesDir,
+          worker: this.o.worker,
+          attempt,
+          stopped: () => this.stopped(),
+          step,
+          renderer: this.getRenderer,
+          maxRepairs: this.o.maxRepairs ?? 3,
+          onRender: this.o.onRender,
+          onRepair: (msg, count) => {
+            this.repairs += count;
+            this.o.onEvent?.({ type: 'repair', worker: this.o.worker, index, message: msg, count });
+          },
+        });
+      } catch (err) {
+        if (this.stopped() || err instanceof StoppedError) throw new StoppedError('stopped');
+        const msg = (err as Error).message ?? String(err);
+        if (attempt < maxAttempts && (await rendererBroken(this.current, err))) {
+          this.retries++;
+          this.o.onEvent?.({ type: 'retry', worker: this.o.worker, index, message: `sample ${plan.id} (${step.key}) attempt ${attempt} failed: ${msg}; restarting the renderer` });
+          await this.close();
+          continue;
+        }
+        const broken = attempt >= maxAttempts ? ` after ${attempt} attempts (renderer failures)` : '';
+        throw new Error(`sample ${plan.id} (index ${index}, ${step.key}) failed${broken}: ${msg}`, { cause: err });
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// preparing and finishing a batch (shared by the embedded pool and the queue orchestrator)
+
+export interface PreparedBatch {
+  outDir: string;
+  samplesDir: string;
+  configHash: string;
+  /** indices without a finished sample folder */
+  missing: number[];
+  /** the missing indices grouped by shard (shard s = indices [s*shardSize, (s+1)*shardSize)) */
+  shards: { start: number; end: number; indices: number[] }[];
+  removedTemps: string[];
+}
+
+/** Fails early on assets (names the field) before any browser starts. */
+export async function checkBatchAssets(config: BatchConfig, cacheRoot?: string): Promise<void> {
+  expandEnvMaps(config.envMaps);
+  for (const [i, ref] of config.heads.entries()) {
+    await resolveHead(ref, { cacheRoot }).catch((err: Error) => {
+      throw new Error(`batch config: field "heads.${i}": ${err.message}`);
+    });
+  }
+}
+
+/**
+ * Checks the assets, creates outDir/samples, records (or checks) the config identity in
+ * batch.json, removes stale temp folders and lists what is missing. The caller holds the lock.
+ */
+export async function prepareBatch(config: BatchConfig, opts: { outDir: string; configFile?: string; cacheRoot?: string }): Promise<PreparedBatch> {
+  const outDir = path.resolve(opts.outDir);
+  const samplesDir = path.join(outDir, SAMPLES_DIR);
+  await checkBatchAssets(config, opts.cacheRoot);
+  fs.mkdirSync(samplesDir, { recursive: true });
+  const configHash = await checkBatchIdentity(outDir, config, opts.configFile);
+  const scan = scanSamples(samplesDir);
+  const missing: number[] = [];
+  for (let i = 0; i < config.samples; i++) if (!scan.complete.has(i)) missing.push(i);
+  const shards: PreparedBatch['shards'] = [];
+  for (let s0 = 0; s0 < config.samples; s0 += config.shardSize) {
+    const end = Math.min(config.samples, s0 + config.shardSize);
+    const indices = missing.filter((i) => i >= s0 && i < end);
+    if (indices.length) shards.push({ start: s0, end, indices });
+  }
+  return { outDir, samplesDir, configHash, missing, shards, removedTemps: scan.removedTemps };
+}
+
+/** Indices 0..samples-1 without a finished folder. */
+export function missingSamples(config: BatchConfig, outDir: string): number[] {
+  const scan = scanSamples(path.join(path.resolve(outDir), SAMPLES_DIR), false);
+  const gaps: number[] = [];
+  for (let i = 0; i < config.samples; i++) if (!scan.complete.has(i)) gaps.push(i);
+  return gaps;
+}
+
+/** Checks that every sample exists, then writes manifest.jsonl, dataset.json, the card (and tars). */
+export async function finishBatch(config: BatchConfig, opts: { outDir: string; configFile?: string; configHash: string }): Promise<FinalizeResult> {
+  const gaps = missingSamples(config, opts.outDir).map(sampleId);
+  if (gaps.length) throw new Error(`batch incomplete: missing samples ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', ...' : ''}`);
+  return finalizeDataset(path.resolve(opts.outDir), config, { configFile: opts.configFile, configHash: opts.configHash });
+}
+
+export { acquireLock as lockBatchDir };
+
+// ---------------------------------------------------------------------------------------------
+// the embedded pool
+
 /**
  * Renders the missing samples of `config` into `opts.outDir`, then writes manifest.jsonl,
  * dataset.json and dataset_card.md. Resolves when the batch is complete; rejects with
@@ -404,23 +602,13 @@ async function rendererBroken(renderer: Renderer | null, err: unknown): Promise<
 export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Promise<BatchResult> {
   const t0 = performance.now();
   const outDir = path.resolve(opts.outDir);
-  const samplesDir = path.join(outDir, SAMPLES_DIR);
-  const maxAttempts = opts.maxAttempts ?? 3;
-  const maxRepairs = opts.maxRepairs ?? 3;
   const workerCount = resolveWorkerCount(config, opts.workers);
   const log = opts.log;
   const signal = opts.signal;
   if (signal?.aborted) throw new BatchAbortedError(outDir, 0, config.samples);
 
-  // Fail early on assets (names the field) before any browser starts.
-  expandEnvMaps(config.envMaps);
-  for (const [i, ref] of config.heads.entries()) {
-    await resolveHead(ref, { cacheRoot: opts.renderer?.cacheRoot }).catch((err: Error) => {
-      throw new Error(`batch config: field "heads.${i}": ${err.message}`);
-    });
-  }
-
-  fs.mkdirSync(samplesDir, { recursive: true });
+  await checkBatchAssets(config, opts.renderer?.cacheRoot);
+  fs.mkdirSync(outDir, { recursive: true });
   const release = acquireLock(outDir);
   const stats = { rendered: 0, skipped: 0, retries: 0, repairs: 0, renderersStarted: 0 };
   const progress = (p: Omit<BatchProgress, 'total' | 'done' | 'rendered' | 'skipped' | 'retries' | 'elapsedMs'>) => {
@@ -439,17 +627,11 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
     }
   };
   try {
-    const configHash = await checkBatchIdentity(outDir, config, opts.configFile);
-    const scan = scanSamples(samplesDir);
-    if (scan.removedTemps.length) log?.(`removed ${scan.removedTemps.length} unfinished temp folder(s): ${scan.removedTemps.join(', ')}`);
-    const missing: number[] = [];
-    for (let i = 0; i < config.samples; i++) if (!scan.complete.has(i)) missing.push(i);
+    const prep = await prepareBatch(config, { outDir, configFile: opts.configFile, cacheRoot: opts.renderer?.cacheRoot });
+    if (prep.removedTemps.length) log?.(`removed ${prep.removedTemps.length} unfinished temp folder(s): ${prep.removedTemps.join(', ')}`);
+    const { missing } = prep;
+    const shards = prep.shards.map((s) => s.indices);
     stats.skipped = config.samples - missing.length;
-    const shards: number[][] = [];
-    for (let s0 = 0; s0 < config.samples; s0 += config.shardSize) {
-      const shard = missing.filter((i) => i >= s0 && i < s0 + config.shardSize);
-      if (shard.length) shards.push(shard);
-    }
     const nWorkers = Math.min(workerCount, shards.length);
     progress({ type: 'start', message: missing.length === 0 ? 'complete' : `${missing.length} to render with ${nWorkers} worker(s)` });
 
@@ -457,81 +639,45 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
     if (missing.length > 0) {
       let stopping = false;
       let fatal: Error | null = null;
-      const live = new Set<Renderer>();
+      const runners = new Set<ShardRunner>();
       const stopped = () => stopping || !!signal?.aborted;
       const onAbort = () => {
         stopping = true;
-        for (const r of live) void r.close();
+        for (const r of runners) void r.renderer?.close();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
 
       const worker = async (w: number) => {
-        let renderer: Renderer | null = null;
-        let generation = 0;
-        const drop = async () => {
-          if (!renderer) return;
-          const r = renderer;
-          renderer = null;
-          live.delete(r);
-          await r.close().catch(() => undefined);
-        };
-        const getRenderer = async (fresh: boolean): Promise<Renderer> => {
-          if (fresh || renderer?.failed) await drop();
-          if (renderer) return renderer;
-          const r = await Renderer.launch({ backend: opts.backend, log, ...opts.renderer });
-          stats.renderersStarted++;
-          if (stopped()) {
-            await r.close();
-            throw new StoppedError('stopped');
-          }
-          renderer = r;
-          live.add(r);
-          opts.onWorkerStart?.(r, { worker: w, generation: generation++ });
-          progress({ type: 'worker-start', worker: w, message: `worker ${w}: ${r.info.backend} (${r.info.webglRenderer}), ${r.info.chromium}` });
-          return r;
-        };
+        const runner = new ShardRunner({
+          config,
+          samplesDir: prep.samplesDir,
+          worker: w,
+          backend: opts.backend,
+          log,
+          maxAttempts: opts.maxAttempts,
+          maxRepairs: opts.maxRepairs,
+          renderer: opts.renderer,
+          onRender: opts.onRender,
+          onWorkerStart: opts.onWorkerStart,
+          stopped,
+          onEvent: (e) => {
+            if (e.type === 'retry') stats.retries++;
+            if (e.type === 'repair') stats.repairs += e.count ?? 0;
+            progress({ type: e.type, index: e.index, worker: e.worker, message: e.message });
+          },
+        });
+        runners.add(runner);
         try {
           while (!stopped()) {
             const shard = shards.shift();
             if (!shard) break;
             for (const index of shard) {
               if (stopped()) break;
-              const plan = planSample(config, index);
-              const step = { key: 'launch' };
-              for (let attempt = 1; ; attempt++) {
-                try {
-                  const res = await renderOneSample(plan, {
-                    config,
-                    samplesDir,
-                    worker: w,
-                    attempt,
-                    stopped,
-                    step,
-                    renderer: getRenderer,
-                    maxRepairs,
-                    onRender: opts.onRender,
-                    onRepair: (msg, count) => {
-                      stats.repairs += count;
-                      progress({ type: 'repair', index, worker: w, message: msg });
-                    },
-                  });
-                  if (res.ms === 0) stats.skipped++;
-                  else stats.rendered++;
-                  progress({ type: 'sample', index, worker: w, sampleMs: res.ms });
-                  break;
-                } catch (err) {
-                  if (stopped() || err instanceof StoppedError) throw new StoppedError('stopped');
-                  const msg = (err as Error).message ?? String(err);
-                  if (attempt < maxAttempts && (await rendererBroken(renderer, err))) {
-                    stats.retries++;
-                    progress({ type: 'retry', index, worker: w, message: `sample ${plan.id} (${step.key}) attempt ${attempt} failed: ${msg}; restarting the renderer` });
-                    await drop();
-                    continue;
-                  }
-                  const broken = attempt >= maxAttempts ? ` after ${attempt} attempts (renderer failures)` : '';
-                  throw new Error(`sample ${plan.id} (index ${index}, ${step.key}) failed${broken}: ${msg}`, { cause: err });
-                }
-              }
+              progress({ type: 'sample-start', index, worker: w });
+              const res = await runner.renderIndex(index);
+              if (res.ms === 0) stats.skipped++;
+              else stats.rendered++;
+              progress({ type: 'sample', index, worker: w, sampleMs: res.ms });
             }
           }
         } catch (err) {
@@ -540,7 +686,9 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
             stopping = true; // the others drop their current sample and stop
           }
         } finally {
-          await drop();
+          stats.renderersStarted += runner.renderersStarted;
+          runners.delete(runner);
+          await runner.close();
         }
       };
       try {
@@ -550,21 +698,13 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
       }
       if (fatal) throw fatal;
       if (signal?.aborted) {
-        const left = scanSamples(samplesDir);
-        let done = 0;
-        for (let i = 0; i < config.samples; i++) if (left.complete.has(i)) done++;
-        throw new BatchAbortedError(outDir, done, config.samples);
+        throw new BatchAbortedError(outDir, config.samples - missingSamples(config, outDir).length, config.samples);
       }
     }
     const renderMs = performance.now() - tRender;
 
-    // Every sample 0..samples-1 must now exist.
-    const final = scanSamples(samplesDir);
-    const gaps = [];
-    for (let i = 0; i < config.samples; i++) if (!final.complete.has(i)) gaps.push(sampleId(i));
-    if (gaps.length) throw new Error(`batch incomplete: missing samples ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', ...' : ''}`);
     progress({ type: 'finalize' });
-    const dataset = await finalizeDataset(outDir, config, { configFile: opts.configFile, configHash });
+    const dataset = await finishBatch(config, { outDir, configFile: opts.configFile, configHash: prep.configHash });
     const result: BatchResult = {
       outDir,
       total: config.samples,

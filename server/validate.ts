@@ -1,0 +1,91 @@
+// Node-only. Checks a batch config submitted over HTTP: the zod schema (every issue with its field
+// path), then the assets it names. Unlike the CLI (the user's own files), the API only reads
+// heads and maps inside the configured asset roots, so a request cannot make the server open
+// arbitrary files.
+import fs from 'node:fs';
+import path from 'node:path';
+import { BatchConfigSchema, contentConfig, type BatchConfig } from '../renderer/node/batch/config.js';
+import { checkBatchAssets } from '../renderer/node/batch/run.js';
+import { sha256, stableStringify } from '../renderer/node/batch/dataset.js';
+
+export interface FieldIssue {
+  /** dotted field path, e.g. "config.camera.yawDeg.1" */
+  path: string;
+  message: string;
+}
+
+export class ConfigRejected extends Error {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[],
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+function inside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** A relative asset path must resolve (from the working directory, as the engine does) inside one of the roots. */
+function assetAllowed(ref: string, roots: string[]): boolean {
+  if (path.isAbsolute(ref) || ref.includes('\0')) return false;
+  const abs = path.resolve(ref);
+  let real = abs;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    /* missing: reported by the asset check */
+  }
+  return roots.some((r) => inside(r, abs) && inside(fs.existsSync(r) ? fs.realpathSync(r) : r, real));
+}
+
+/**
+ * The validated config, or ConfigRejected with one issue per bad field. `body` is the request
+ * body: { "config": { ...batch config... } }.
+ */
+export async function validateSubmission(body: unknown, opts: { assetRoots: string[]; outputRoot: string; cacheRoot?: string }): Promise<BatchConfig> {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || !('config' in body)) {
+    throw new ConfigRejected('request body must be a JSON object {"config": {...batch config...}}', [{ path: 'config', message: 'missing' }]);
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'config');
+  if (extra.length) throw new ConfigRejected(`unknown field(s) ${extra.join(', ')}`, extra.map((k) => ({ path: k, message: 'unknown field' })));
+  const parsed = BatchConfigSchema.safeParse((body as { config: unknown }).config);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: ['config', ...i.path.map(String)].join('.'), message: i.message }));
+    throw new ConfigRejected(`invalid batch config: ${issues.map((i) => `field "${i.path}": ${i.message}`).join('; ')}`, issues);
+  }
+  const config = parsed.data;
+  const issues: FieldIssue[] = [];
+  config.heads.forEach((h, i) => {
+    if (h !== 'procedural' && !assetAllowed(h, opts.assetRoots)) issues.push({ path: `config.heads.${i}`, message: `"${h}" is not inside the server's asset roots (${opts.assetRoots.join(', ')})` });
+  });
+  config.envMaps.forEach((m, i) => {
+    if (!m.startsWith('builtin:') && !assetAllowed(m, opts.assetRoots)) issues.push({ path: `config.envMaps.${i}`, message: `"${m}" is not inside the server's asset roots (${opts.assetRoots.join(', ')})` });
+  });
+  if (config.output.dir !== undefined) issues.push({ path: 'config.output.dir', message: 'not accepted over HTTP: datasets go to <output root>/<name>' });
+  if (issues.length) throw new ConfigRejected(`invalid batch config: ${issues.map((i) => `field "${i.path}": ${i.message}`).join('; ')}`, issues);
+  // Missing assets: the engine's own check names "heads.N" / "envMaps" in its message.
+  try {
+    await checkBatchAssets(config, opts.cacheRoot);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const m = /field "([^"]+)"/.exec(msg);
+    throw new ConfigRejected(msg, [{ path: `config.${m ? m[1] : 'heads'}`, message: msg }]);
+  }
+  // A dataset folder made by another config is never mixed with this one.
+  const batchJson = path.join(opts.outputRoot, config.name, 'batch.json');
+  if (fs.existsSync(batchJson)) {
+    try {
+      const prev = JSON.parse(fs.readFileSync(batchJson, 'utf8')) as { contentHash?: string };
+      if (prev.contentHash !== sha256(stableStringify(contentConfig(config)))) {
+        throw new ConfigRejected(`dataset "${config.name}" already exists with a different config; choose another name`, [{ path: 'config.name', message: 'a dataset with this name and a different config exists' }], 409);
+      }
+    } catch (err) {
+      if (err instanceof ConfigRejected) throw err;
+    }
+  }
+  return config;
+}
