@@ -15,6 +15,10 @@ export interface BenchOptions {
   /** Separate the GPU wait hidden in readPixels from the readback itself (see installWaitProbe). */
   splitWait: boolean;
   only: string[] | null;
+  /** batch section: samples per throughput run, long-run samples (memory), long-run size */
+  batchSamples: number;
+  leakSamples: number;
+  leakSize: number;
   out?: string;
   json?: string;
   quiet: boolean;

@@ -38,6 +38,7 @@ import {
   type MemoryPeak,
   MemorySampler,
 } from './bench-lib.js';
+import { batchSection } from './bench-batch.js';
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -493,7 +494,7 @@ const rendererSection: Section = {
 // ---------------------------------------------------------------------------------------
 // Sections registry. Later: OLAT relighting, batch throughput, ...
 
-const SECTIONS: Section[] = [rendererSection];
+const SECTIONS: Section[] = [rendererSection, batchSection];
 
 // ---------------------------------------------------------------------------------------
 // Markdown output
@@ -556,6 +557,9 @@ const program = new Command()
   .option('--compare-repeats <n>', 'measured samples for the comparison backend (default: half of --repeats, at least 1)', parsePositiveInt('--compare-repeats'))
   .option('--no-split-wait', 'do not separate the GPU wait from readPixels (report the page timings as they are)')
   .option('--only <sections>', `sections to run, comma-separated (${SECTIONS.map((s) => s.name).join(', ')})`)
+  .option('--batch-samples <n>', 'batch section: 512 px training samples per throughput run', parsePositiveInt('--batch-samples'), 6)
+  .option('--leak-samples <n>', 'batch section: samples of the long run measuring worker memory (0 = skip)', (v: string) => Number(v), 500)
+  .option('--leak-size <n>', 'batch section: image size of the long run', parsePositiveInt('--leak-size'), 64)
   .option('--out <file>', "rewrite these sections' blocks in a Markdown file (e.g. BENCHMARKS.md)")
   .option('--json <file>', 'also write the raw numbers as JSON')
   .option('--quiet', 'no progress on stderr', false)
@@ -571,6 +575,9 @@ async function main(): Promise<void> {
     compareRepeats?: number;
     splitWait: boolean;
     only?: string;
+    batchSamples: number;
+    leakSamples: number;
+    leakSize: number;
     out?: string;
     json?: string;
     quiet: boolean;
@@ -587,6 +594,9 @@ async function main(): Promise<void> {
     compareRepeats: o.compareRepeats ?? Math.max(1, Math.ceil(o.repeats / 2)),
     splitWait: o.splitWait,
     only,
+    batchSamples: o.batchSamples,
+    leakSamples: o.leakSamples,
+    leakSize: o.leakSize,
     out: o.out,
     json: o.json,
     quiet: o.quiet,
