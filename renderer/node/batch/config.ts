@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { PASS_NAMES } from '../../passes/index.js';
 import { RenderOptionsSchema } from '../spec.js';
 import { formatZodIssues, readJsonFile } from '../json-file.js';
+import { CameraSimSchema } from '../camera-sim.js';
 
 const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
 
@@ -176,6 +177,9 @@ export const BatchConfigSchema = z
       .union([z.literal('transparent'), z.literal('environment'), z.object({ color: Vec3 }).strict()])
       .default('transparent')
       .describe("What beauty/preview show behind the head: 'transparent' (alpha = mask), 'environment' (the lighting's own environment) or { color: [r, g, b] } (linear). Default 'transparent'."),
+    cameraSim: CameraSimSchema.default(CameraSimSchema.parse({})).describe(
+      "Camera simulation of the INPUT images (input_i, input_j; targets stay clean): exposure, vignetting, Poisson-Gaussian noise, white balance, response curve, JPEG; seeded per sample and recorded in sample.json. Writes camera.jpg (camera.png without the JPEG stage) next to the clean beauty.exr. Default: disabled.",
+    ),
     render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})).describe('Renderer options, as in a sample spec (msaa 4, envCubeSize 128, envPrefilter false, shadowMapSize 1024, subsurface false).'),
     output: BatchOutputSchema.default(BatchOutputSchema.parse({})).describe('Output folder and file options.'),
   })
@@ -234,5 +238,7 @@ export function contentConfig(config: BatchConfig): Record<string, unknown> {
   for (const k of NON_CONTENT_KEYS) delete c[k];
   const { dir: _dir, webdataset: _wds, ...output } = config.output;
   c.output = output;
+  // Added after the first datasets: a disabled camera simulation leaves them valid to resume.
+  if (!config.cameraSim.enabled) delete c.cameraSim;
   return c;
 }

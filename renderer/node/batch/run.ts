@@ -18,6 +18,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Renderer, RendererError, type RendererOptions, type RenderedSample } from '../renderer.js';
 import { writeSample } from '../write-sample.js';
+import { simulateCamera } from '../camera-sim.js';
+import { compositeBeauty } from '../../passes/beauty.js';
+import { Rng } from '../../shared/rng.js';
 import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic.js';
 import { resolveHead } from '../head.js';
 import type { Backend } from '../browser.js';
@@ -314,8 +317,16 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
     for (const [k, L] of plan.lightings.entries()) {
       step.key = `${L.key} (write)`;
       const dir = path.join(tmp, L.key);
-      await writeSample(dir, results[k]!, infos[k]!, {
-        extra: { batch: { sample: plan.id, index: plan.index, lighting: L.key, role: L.role, augment: plan.augment } },
+      const r = results[k]!;
+      // Camera simulation of the inputs only; the same camera for input_i and input_j (same
+      // stream), independent noise per frame (the frame label re-seeds the noise).
+      const cam =
+        config.cameraSim.enabled && L.key !== 'target_k' && r.modes.beauty
+          ? await simulateCamera(compositeBeauty(r.modes.beauty, r.mask, r.background), r.width, r.height, config.cameraSim, Rng.forSample(config.seed, plan.index, 'camera-sim'), { frame: L.key })
+          : null;
+      await writeSample(dir, r, infos[k]!, {
+        extra: { batch: { sample: plan.id, index: plan.index, lighting: L.key, role: L.role, augment: plan.augment }, ...(cam ? { cameraSim: cam.record } : {}) },
+        extraFiles: cam ? { [cam.fileName]: cam.bytes } : undefined,
       });
       await writeFileAtomic(path.join(dir, ENCODING_FILES.latlong), float32LE(enc[k].latlong), { fsync: false });
       await writeFileAtomic(path.join(dir, ENCODING_FILES.sh9), float32LE(enc[k].sh9), { fsync: false });
@@ -325,6 +336,7 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
         role: L.role,
         lighting: L.lighting,
         passes: L.passes,
+        ...(cam ? { camera: { file: `${L.key}/${cam.fileName}`, record: cam.record } } : {}),
         encodings: {
           latlong16: `${L.key}/${ENCODING_FILES.latlong}`,
           latlongShape: [LATLONG_HEIGHT, LATLONG_WIDTH, 3],
