@@ -26,6 +26,7 @@ export class PageServer {
   private server: http.Server;
   private roots = new Map<string, string>();
   private blobs = new Map<string, Buffer>();
+  static readonly MAX_BLOBS = 16;
   private uploads = new Map<string, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
   private origin = '';
 
@@ -67,7 +68,11 @@ export class PageServer {
 
   /** Serves a buffer from memory at a stable URL (env maps). */
   putBlob(key: string, data: Buffer): string {
+    this.blobs.delete(key);
     this.blobs.set(key, data);
+    // The page fetches a blob right after it is put (mixed lightings make one per render): keep a
+    // few recent ones, not every map of a long batch.
+    while (this.blobs.size > PageServer.MAX_BLOBS) this.blobs.delete(this.blobs.keys().next().value as string);
     return `${this.origin}/blob/${encodeURIComponent(key)}`;
   }
 
