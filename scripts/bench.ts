@@ -39,6 +39,7 @@ import {
   MemorySampler,
 } from './bench-lib.js';
 import { batchSection } from './bench-batch.js';
+import { olatSection } from './bench-olat.js';
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -494,7 +495,7 @@ const rendererSection: Section = {
 // ---------------------------------------------------------------------------------------
 // Sections registry. Later: OLAT relighting, batch throughput, ...
 
-const SECTIONS: Section[] = [rendererSection, batchSection];
+const SECTIONS: Section[] = [rendererSection, batchSection, olatSection];
 
 // ---------------------------------------------------------------------------------------
 // Markdown output

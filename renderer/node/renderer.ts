@@ -12,7 +12,8 @@ import { halfsToFloat } from '../shared/half.js';
 import { resolveCamera, type ResolvedCamera } from '../shared/camera.js';
 import { modesFor } from '../passes/index.js';
 import type { SampleSpec } from './spec.js';
-import type { PageRenderRequest, PageRenderResult } from '../shared/protocol.js';
+import type { PageRenderRequest, PageRenderResult, PageOlatLight, PageOlatResult } from '../shared/protocol.js';
+import type { OrbitCamera } from '../shared/camera.js';
 import type { RenderModeName } from '../shared/render-modes.js';
 
 export interface RendererOptions {
@@ -47,6 +48,45 @@ export interface RenderedSample {
   background: Float32Array | null;
   timings: { totalMs: number; pageMs: number; transferMs: number; decodeMs: number; writeMs?: number; page: PageRenderResult['timings'] };
   uploadBytes: number;
+}
+
+export interface OlatCaptureRequest {
+  head: string;
+  width: number;
+  height: number;
+  camera: Omit<OrbitCamera, 'width' | 'height'>;
+  /** The rig's lights as the page draws them (position, aim point, colour, intensity, radius). */
+  lights: PageOlatLight[];
+  /** Light indices on together per image; default one image per light. */
+  shots?: number[][];
+  /** MSAA of the mask draw (default 4). */
+  msaa?: number;
+  /** Side of each light's shadow map (default 1024). */
+  shadowMapSize?: number;
+  subsurface?: boolean;
+}
+
+export interface OlatCaptureResult {
+  camera: ResolvedCamera;
+  head: ResolvedHead;
+  headBounds: { min: number[]; max: number[] };
+  width: number;
+  height: number;
+  shots: number[][];
+  /** Number of covered pixels (pixel centre on the head). */
+  pixelCount: number;
+  /** Covered pixel indices y*width + x (row 0 = top), increasing. */
+  indices: Uint32Array;
+  /** Full-frame intrinsics, row 0 = top: RGB, RGB, metres (0 off the head), coverage. */
+  albedo: Float32Array;
+  normal: Float32Array;
+  depth: Float32Array;
+  mask: Float32Array;
+  /** shots x pixelCount x 3 half-float bits (linear RGB radiance), covered pixels in `indices` order. */
+  images: Uint16Array;
+  leakedPixels: number;
+  uploadBytes: number;
+  timings: { totalMs: number; pageMs: number; page: PageOlatResult['timings'] };
 }
 
 export class RendererError extends Error {
@@ -141,14 +181,14 @@ export class Renderer {
   }
 
   /** Races a page call against the timeout and against page/browser failure. */
-  private guard<T>(p: Promise<T>, what: string): Promise<T> {
+  private guard<T>(p: Promise<T>, what: string, timeoutMs = this.opts.timeoutMs): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     let waiter: (e: RendererError) => void = () => undefined;
     const failed = new Promise<never>((_, reject) => {
       waiter = reject;
       this.failureWaiters.add(waiter);
     });
-    return withTimeout(Promise.race([p, failed]), this.opts.timeoutMs, what).finally(() => this.failureWaiters.delete(waiter));
+    return withTimeout(Promise.race([p, failed]), timeoutMs, what).finally(() => this.failureWaiters.delete(waiter));
   }
 
   async renderSample(spec: SampleSpec): Promise<RenderedSample> {
@@ -231,6 +271,104 @@ export class Renderer {
         page: result.timings,
       },
       uploadBytes: result.uploadBytes,
+    };
+  }
+
+  /**
+   * OLAT capture in one page call (renderer/page/main.ts olat()): the lighting-independent
+   * intrinsics once (albedo, normal, depth, mask), then one linear HDR beauty image per shot
+   * (each shot = the lights on together, default one per light), without MSAA, as RGB half
+   * floats of the covered pixels only (pixels whose centre hits the head; every other pixel of
+   * a shot is 0, which the page checks: `leakedPixels`).
+   */
+  async captureOlat(req: OlatCaptureRequest): Promise<OlatCaptureResult> {
+    const t0 = performance.now();
+    const head = await this.resolveHead(req.head);
+    const camera = resolveCamera({ ...req.camera, width: req.width, height: req.height });
+    const shots = req.shots ?? req.lights.map((_, i) => [i]);
+    if (shots.length === 0) throw new Error('captureOlat: no shots');
+    // Chunks of ~16 MiB stream to Node while the page keeps rendering.
+    const shotBytesMax = req.width * req.height * 3 * 2;
+    const shotsPerChunk = Math.max(1, Math.min(shots.length, Math.floor((16 << 20) / shotBytesMax)));
+    const nChunks = Math.ceil(shots.length / shotsPerChunk);
+    const intrUpload = this.server.expectUpload();
+    const chunkUploads = Array.from({ length: nChunks }, () => this.server.expectUpload());
+    const pageReq = {
+      width: req.width,
+      height: req.height,
+      msaa: req.msaa ?? 4,
+      head: toPageHead(head, (f) => this.server.fileUrl(f), req.subsurface ?? false),
+      camera: { position: camera.position, target: camera.target, up: camera.up, fovYRad: camera.fovYRad, near: camera.near, far: camera.far },
+      lights: req.lights,
+      shots,
+      shadowMapSize: req.shadowMapSize ?? 1024,
+      intrinsicsUrl: intrUpload.url,
+      chunkUrls: chunkUploads.map((u) => u.url),
+      shotsPerChunk,
+    };
+    // Generous: ~1 s per shot on top of the usual page timeout (first calls compile shaders).
+    const timeoutMs = this.opts.timeoutMs + shots.length * 1000;
+    let result: PageOlatResult;
+    let intrBody: Buffer;
+    let chunkBodies: Buffer[];
+    try {
+      result = await this.guard(
+        this.page.evaluate((r) => window.vls.olat(r), pageReq).catch((err: Error) => {
+          const msg = err.message ?? String(err);
+          if (/context lost/i.test(msg)) throw new RendererError(`WebGL context lost during the OLAT capture: ${msg}`, 'context-lost');
+          throw new RendererError(`render page error: ${msg}`, 'page');
+        }),
+        'capturing OLAT images',
+        timeoutMs,
+      );
+      intrBody = await this.guard(intrUpload.body, 'receiving OLAT intrinsics');
+      chunkBodies = await this.guard(Promise.all(chunkUploads.map((u) => u.body)), 'receiving OLAT images');
+    } finally {
+      intrUpload.cancel();
+      for (const u of chunkUploads) u.cancel();
+    }
+    const pageMs = performance.now() - t0;
+    const n = req.width * req.height;
+    const part = (name: string) => {
+      const l = result.intrinsics.find((x) => x.name === name);
+      if (!l) throw new RendererError(`OLAT capture: page sent no ${name}`, 'page');
+      return Buffer.from(intrBody.subarray(l.offset, l.offset + l.bytes)); // aligned copy
+    };
+    const halfPart = (name: string) => {
+      const b = part(name);
+      return halfsToFloat(new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2));
+    };
+    const depthBuf = part('depth');
+    const idxBuf = part('indices');
+    const P = result.pixelCount;
+    const shotsHalf = new Uint16Array(shots.length * P * 3);
+    let at = 0;
+    for (const b of chunkBodies) {
+      if (b.byteLength % 2) throw new RendererError('OLAT capture: odd chunk size', 'page');
+      const u16 = new Uint16Array(b.byteLength / 2);
+      new Uint8Array(u16.buffer).set(b);
+      shotsHalf.set(u16, at);
+      at += u16.length;
+    }
+    if (at !== shotsHalf.length) throw new RendererError(`OLAT capture: received ${at * 2} of ${shotsHalf.length * 2} image bytes`, 'page');
+    const uploadBytes = intrBody.byteLength + chunkBodies.reduce((a, b) => a + b.byteLength, 0);
+    return {
+      camera,
+      head,
+      headBounds: { min: result.head.bboxMin, max: result.head.bboxMax },
+      width: req.width,
+      height: req.height,
+      shots,
+      pixelCount: P,
+      indices: new Uint32Array(idxBuf.buffer, idxBuf.byteOffset, P),
+      albedo: halfPart('albedo'),
+      normal: halfPart('normal'),
+      depth: new Float32Array(depthBuf.buffer, depthBuf.byteOffset, n),
+      mask: halfPart('mask'),
+      images: shotsHalf,
+      leakedPixels: result.leakedPixels,
+      uploadBytes,
+      timings: { totalMs: performance.now() - t0, pageMs, page: result.timings },
     };
   }
 

@@ -79,3 +79,48 @@ export interface PageRenderResult {
 /** Header of the float equirect format served to the page: magic, width, height, channels. */
 export const VLSE_MAGIC = 0x45534c56; // "VLSE" little-endian
 export const VLSE_HEADER_BYTES = 16;
+
+// ---- OLAT capture (light stage): one page call renders the lighting-independent intrinsics
+// once, then one beauty image per shot (a shot = the rig lights that are on together, usually one).
+
+export interface PageOlatLight {
+  position: Vec3;
+  /** Where the light points (the rig centre); its shadow frustum is aimed there. */
+  target: Vec3;
+  color: Vec3;
+  /** Radiant intensity, inverse-square falloff (as PagePointLight). */
+  intensity: number;
+  radius: number;
+}
+
+export interface PageOlatRequest {
+  width: number;
+  height: number;
+  /** MSAA samples of the one draw whose resolved alpha is the mask (the shots use none). */
+  msaa: number;
+  head: PageHead;
+  camera: PageCamera;
+  lights: PageOlatLight[];
+  /** Light indices on together in each shot (at most 4 per shot). */
+  shots: number[][];
+  /** Side of each light's (2D, perspective) shadow map. */
+  shadowMapSize: number;
+  /** POST target of the intrinsics buffer (albedo, normal half RGB; depth float32; mask half; covered-pixel indices). */
+  intrinsicsUrl: string;
+  /** POST targets of the shot chunks: chunk c holds shots [c*shotsPerChunk, ...). */
+  chunkUrls: string[];
+  shotsPerChunk: number;
+}
+
+export interface PageOlatResult {
+  /** Pixels whose centre hits the head (row 0 = top, row-major), the only pixels a shot can light. */
+  pixelCount: number;
+  /** Byte layout of the intrinsics upload; 'indices' = pixelCount uint32 (row 0 = top). */
+  intrinsics: { name: 'albedo' | 'normal' | 'depth' | 'mask' | 'indices'; offset: number; bytes: number; channels: number; dtype: 'half' | 'float32' | 'uint32' }[];
+  /** Bytes of one shot: pixelCount x 3 half floats (RGB), covered pixels in index order. */
+  shotBytes: number;
+  /** Pixels outside the covered set that a shot lit anyway (must be 0: nothing is lost by storing covered pixels only). */
+  leakedPixels: number;
+  timings: { setupMs: number; intrinsicsMs: number; shadowMs: number; drawMs: number; readMs: number; packMs: number; uploadWaitMs: number; totalMs: number };
+  head: { bboxMin: Vec3; bboxMax: Vec3 };
+}
