@@ -380,6 +380,41 @@ describe('batch engine', function () {
       expect(attempts).to.include(2);
     });
 
+    it('CLI: SIGKILL mid-batch, then the same command: no duplicates, gaps or partial files', async () => {
+      const cfgFile = path.join(tmp, 'sigkill.json');
+      fs.writeFileSync(cfgFile, JSON.stringify(BASE));
+      const dir = path.join(tmp, 'sigkill');
+      const run = (onLine?: (line: string, child: ReturnType<typeof spawn>) => void) =>
+        new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'render-batch.ts'), cfgFile, '--out', dir, '--workers', '1'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr!.on('data', (d) => {
+            stderr += d;
+            for (const line of String(d).split('\n')) onLine?.(line, child);
+          });
+          child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+        });
+      let killed = false;
+      const r1 = await run((line, child) => {
+        // killed while it renders the second sample: its temp folder and the lock stay behind
+        if (!killed && /1\/4 samples/.test(line)) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      });
+      expect(killed, r1.stderr).to.equal(true);
+      expect(r1.signal).to.equal('SIGKILL');
+      expect(fs.existsSync(path.join(dir, '.lock')), 'a killed run leaves its lock').to.equal(true);
+      const before = sampleDirs(dir).filter((d) => /^\d+$/.test(d));
+      expect(before.length).to.be.within(1, 3);
+      const r2 = await run();
+      expect(r2.code, r2.stderr).to.equal(0);
+      expect(sampleDirs(dir)).to.deep.equal(['000000', '000001', '000002', '000003']);
+      expect(tempLeftovers(dir)).to.deep.equal([]);
+      expect(fs.existsSync(path.join(dir, '.lock'))).to.equal(false);
+      expect(fs.readFileSync(path.join(dir, 'manifest.jsonl')).equals(manifestA), 'same dataset as an uninterrupted run').to.equal(true);
+    });
+
     it('CLI: Ctrl-C stops cleanly with a resume hint; a complete batch renders nothing', async () => {
       const cfgFile = path.join(tmp, 'cli.json');
       fs.writeFileSync(cfgFile, JSON.stringify(BASE));
