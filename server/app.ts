@@ -13,15 +13,18 @@
 //   GET  /api/events                    SSE for every job ("job" events)
 //   GET  /files/<root>/<path>           a file under the output root ("output") or an asset root
 //   /api/datasets/...                   dataset browsing for the dashboard (server/datasets.ts)
-//   /                                   the dashboard (server/public/)
+//   /api/olat/..., /api/envmaps/...     light-stage view: OLAT stacks, relighting (server/olat-routes.ts)
+//   /                                   the dashboard (server/public/, script bundled by server/dashboard-bundle.ts)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type NextFunction } from 'express';
-import { JobManager, JobConflictError, JobNotFoundError, type JobView } from './jobs.js';
+import { JobManager, JobConflictError, JobNotFoundError, type JobView, type JobSummary } from './jobs.js';
 import { validateSubmission, ConfigRejected } from './validate.js';
 import { serveRootFiles, type FileRoot } from './files.js';
 import { mountDatasetRoutes } from './datasets.js';
+import { mountOlatRoutes } from './olat-routes.js';
+import { mountDashboardBundle } from './dashboard-bundle.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const PUBLIC_DIR = path.join(HERE, 'public');
@@ -155,6 +158,8 @@ export function createApp(o: AppOptions): express.Express {
   app.get('/files/:root/*path', serveRootFiles(roots));
 
   mountDatasetRoutes(app, ctx);
+  mountOlatRoutes(app, ctx);
+  mountDashboardBundle(app, o.log);
 
   if (fs.existsSync(PUBLIC_DIR)) app.use(express.static(PUBLIC_DIR, { dotfiles: 'ignore', index: 'index.html', fallthrough: true }));
 
@@ -181,7 +186,7 @@ export function createApp(o: AppOptions): express.Express {
 }
 
 /** The job list's entries: everything but the config and the long log. */
-function summary(v: JobView): Omit<JobView, 'config' | 'log'> & { samples: number; width: number; height: number } {
+function summary(v: JobView): JobSummary {
   const { config, log: _log, ...rest } = v;
   return { ...rest, samples: config.samples, width: config.width, height: config.height };
 }

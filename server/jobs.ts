@@ -58,6 +58,9 @@ export interface JobView {
   config: BatchConfig;
 }
 
+/** A job in lists and the all-jobs event stream: the view without the config and the log. */
+export type JobSummary = Omit<JobView, 'config' | 'log'> & { samples: number; width: number; height: number };
+
 export interface ExecutorContext {
   job: Job;
   outputRoot: string;
@@ -77,6 +80,7 @@ const MAX_LOG = 30;
 export class Job extends EventEmitter {
   view: JobView;
   private rateStart: { t: number; rendered: number } | null = null;
+  private runStartT = performance.now();
   private persistTimer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
 
@@ -114,6 +118,7 @@ export class Job extends EventEmitter {
 
   markRunStart(): void {
     this.rateStart = null;
+    this.runStartT = performance.now();
     this.view.rendered = 0;
     this.view.skipped = this.view.done;
     this.view.rate = null;
@@ -131,13 +136,18 @@ export class Job extends EventEmitter {
     this.view.done = Math.min(this.view.total, this.view.done + 1);
     if (rendered) {
       const now = performance.now();
-      if (!this.rateStart) this.rateStart = { t: now - 1, rendered: this.view.rendered };
       this.view.rendered++;
-      const n = this.view.rendered - this.rateStart.rendered;
-      const dt = (now - this.rateStart.t) / 1000;
-      this.view.rate = n > 0 && dt > 0 ? n / dt : null;
-      // The first sample includes browser start: rate counts from the first finished sample on.
-      if (n === 1) this.rateStart = { t: now, rendered: this.view.rendered - 1 };
+      if (!this.rateStart) {
+        // First sample of this run: includes browser start, so a rough first estimate; the rate
+        // proper counts from here on.
+        this.rateStart = { t: now, rendered: this.view.rendered };
+        const dt = (now - this.runStartT) / 1000;
+        this.view.rate = dt > 0 ? 1 / dt : null;
+      } else {
+        const n = this.view.rendered - this.rateStart.rendered;
+        const dt = (now - this.rateStart.t) / 1000;
+        this.view.rate = n > 0 && dt > 0 ? n / dt : this.view.rate;
+      }
       this.view.etaS = this.view.rate ? (this.view.total - this.view.done) / this.view.rate : null;
     } else {
       this.view.skipped++;
