@@ -19,7 +19,7 @@ import { EquirectFloatCubeTexture } from './env-texture.js';
 import { passState } from './pass-plugin.js';
 import { RENDER_MODES, MODE_CHANNELS, MODE_FLOAT32, type RenderModeName } from '../shared/render-modes.js';
 import { floatsToHalf } from '../shared/half.js';
-import type { PageRenderRequest, PageRenderResult, PageEnvironment, PageOlatRequest, PageOlatResult } from '../shared/protocol.js';
+import type { PageRenderRequest, PageRenderResult, PageEnvironment, PageOlatRequest, PageOlatResult, PageHead, PageCamera } from '../shared/protocol.js';
 
 const canvas = document.createElement('canvas');
 canvas.width = 64;
@@ -186,17 +186,32 @@ async function readTarget(target: RenderTargetTexture, mode: RenderModeName, wid
   return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
 }
 
-async function render(req: PageRenderRequest): Promise<PageRenderResult> {
-  if (contextLost) throw new Error('WebGL context lost');
-  const t0 = performance.now();
-  const headPromise = heads.get(req.head.key) ?? loadHead(scene, req.head);
-  heads.set(req.head.key, headPromise);
-  headPromise.catch(() => heads.delete(req.head.key));
+/** Loads (once) and shows the requested head, hiding the previous one. */
+async function activateHead(req: PageHead): Promise<LoadedHead> {
+  const headPromise = heads.get(req.key) ?? loadHead(scene, req);
+  heads.set(req.key, headPromise);
+  headPromise.catch(() => heads.delete(req.key));
   const head = await headPromise;
   if (currentHead && currentHead !== head) currentHead.setEnabled(false);
   head.setEnabled(true);
-  head.configure(req.head);
+  head.configure(req);
   currentHead = head;
+  return head;
+}
+
+function placeCamera(c: PageCamera): void {
+  camera.position.set(...c.position);
+  camera.upVector = new Vector3(...c.up);
+  camera.setTarget(new Vector3(...c.target));
+  camera.fov = c.fovYRad;
+  camera.minZ = c.near;
+  camera.maxZ = c.far;
+}
+
+async function render(req: PageRenderRequest): Promise<PageRenderResult> {
+  if (contextLost) throw new Error('WebGL context lost');
+  const t0 = performance.now();
+  const head = await activateHead(req.head);
 
   if (req.environment) {
     const env = await getEnvironment(req.environment);
@@ -211,12 +226,7 @@ async function render(req: PageRenderRequest): Promise<PageRenderResult> {
   const { aa, plain } = ensureTargets(req.width, req.height, req.msaa);
   aa.renderList = head.meshes;
   plain.renderList = head.meshes;
-  camera.position.set(...req.camera.position);
-  camera.upVector = new Vector3(...req.camera.up);
-  camera.setTarget(new Vector3(...req.camera.target));
-  camera.fov = req.camera.fovYRad;
-  camera.minZ = req.camera.near;
-  camera.maxZ = req.camera.far;
+  placeCamera(req.camera);
   setLights(req, head.meshes);
 
   // Shaders compile asynchronously (dynamic imports in Babylon 9): wait until ready. Materials
@@ -338,26 +348,14 @@ async function olat(req: PageOlatRequest): Promise<PageOlatResult> {
   const t0 = performance.now();
   const { width: W, height: H } = req;
   const n = W * H;
-  const headPromise = heads.get(req.head.key) ?? loadHead(scene, req.head);
-  heads.set(req.head.key, headPromise);
-  headPromise.catch(() => heads.delete(req.head.key));
-  const head = await headPromise;
-  if (currentHead && currentHead !== head) currentHead.setEnabled(false);
-  head.setEnabled(true);
-  head.configure(req.head);
-  currentHead = head;
+  const head = await activateHead(req.head);
   scene.environmentTexture = null;
   head.material.environmentIntensity = 0;
 
   const { aa, plain } = ensureTargets(W, H, req.msaa);
   aa.renderList = head.meshes;
   plain.renderList = head.meshes;
-  camera.position.set(...req.camera.position);
-  camera.upVector = new Vector3(...req.camera.up);
-  camera.setTarget(new Vector3(...req.camera.target));
-  camera.fov = req.camera.fovYRad;
-  camera.minZ = req.camera.near;
-  camera.maxZ = req.camera.far;
+  placeCamera(req.camera);
   for (const e of lightPool) e.light.setEnabled(false);
   lights = [];
   for (const m of head.meshes) m.receiveShadows = true;
