@@ -568,39 +568,16 @@ const program = new Command()
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{
-    sizes: number[];
-    repeats: number;
-    backend: Backend | 'auto';
-    compare: Backend | false;
-    compareRepeats?: number;
-    splitWait: boolean;
-    only?: string;
-    batchSamples: number;
-    leakSamples: number;
-    leakSize: number;
-    out?: string;
-    json?: string;
-    quiet: boolean;
-  }>();
+  // Commander's values are BenchOptions except the two it cannot derive.
+  const o = program.opts<Omit<BenchOptions, 'only' | 'compareRepeats'> & { only?: string; compareRepeats?: number }>();
   const only = o.only ? o.only.split(',').map((s) => s.trim()).filter(Boolean) : null;
   for (const n of only ?? []) {
     if (!SECTIONS.some((s) => s.name === n)) throw new Error(`--only: unknown section "${n}" (known: ${SECTIONS.map((s) => s.name).join(', ')})`);
   }
   const opts: BenchOptions = {
-    sizes: o.sizes,
-    repeats: o.repeats,
-    backend: o.backend,
-    compare: o.compare,
+    ...o,
     compareRepeats: o.compareRepeats ?? Math.max(1, Math.ceil(o.repeats / 2)),
-    splitWait: o.splitWait,
     only,
-    batchSamples: o.batchSamples,
-    leakSamples: o.leakSamples,
-    leakSize: o.leakSize,
-    out: o.out,
-    json: o.json,
-    quiet: o.quiet,
   };
   const log = opts.quiet ? () => undefined : (m: string) => console.error(m);
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vls-bench-'));
