@@ -524,6 +524,20 @@ describe('dashboard (real Chromium)', function () {
       await page.waitForFunction(() => (document.getElementById('light-img') as HTMLImageElement).dataset.light === '6');
       expect(await page.evaluate(() => document.activeElement?.getAttribute('data-index'))).to.equal('6');
 
+      // Waits for the frame for `deg` (a frame count past `after`) to be loaded, then reads its pixels.
+      const frames = () => page.$eval('#relit', (img) => Number((img as HTMLImageElement).dataset.frames ?? 0));
+      const pixelsOfFrame = async (deg: number, after: number) => {
+        await page.waitForFunction(
+          (d, n) => {
+            const i = document.getElementById('relit') as HTMLImageElement;
+            return i.dataset.rotation === String(d) && Number(i.dataset.frames ?? 0) > n && i.complete && i.naturalWidth > 0;
+          },
+          { timeout: 30_000 },
+          deg,
+          after,
+        );
+        return pixels();
+      };
       const pixels = () =>
         page.$eval('#relit', (img) => {
           const i = img as HTMLImageElement;
@@ -543,15 +557,15 @@ describe('dashboard (real Chromium)', function () {
           },
           deg,
         );
+      let n = await frames();
       await setRotation(0);
-      await page.waitForFunction(() => (document.getElementById('relit') as HTMLImageElement).dataset.rotation === '0');
-      const p0 = await pixels();
+      const p0 = await pixelsOfFrame(0, n);
       await shot('stage-rot0.png');
       const t0 = performance.now();
+      n = await frames();
       await setRotation(180);
-      await page.waitForFunction(() => (document.getElementById('relit') as HTMLImageElement).dataset.rotation === '180', { timeout: 30_000 });
+      const p180 = await pixelsOfFrame(180, n);
       const rotateMs = performance.now() - t0;
-      const p180 = await pixels();
       await shot('stage-rot180.png');
       expect(p0.length).to.equal(96 * 96 * 4);
       let diff = 0;

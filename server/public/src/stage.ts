@@ -239,6 +239,14 @@ export async function renderStage(ctx: ViewContext, id: string): Promise<void> {
         const [blob, envBlob] = await Promise.all([r.blob(), re.ok ? re.blob() : Promise.resolve(null)]);
         if (!ctx.alive()) return;
         const url = URL.createObjectURL(blob);
+        // Decode off-screen first: swapping a decoded URL in keeps the shown frame whole (no blank flash mid-load).
+        const next = new Image();
+        next.src = url;
+        await next.decode().catch(() => undefined);
+        if (!ctx.alive()) {
+          URL.revokeObjectURL(url);
+          return;
+        }
         relit.src = url;
         await relit.decode().catch(() => undefined);
         if (objectUrl) URL.revokeObjectURL(objectUrl);
