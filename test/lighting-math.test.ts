@@ -448,3 +448,34 @@ describe('lighting sampling (eq. 9)', () => {
     expect(relErr(bruteIrradiance(hi, n60)[0], 0.5 * E)).to.be.lessThan(5e-3);
   });
 });
+
+describe('environment background (renderBackground)', () => {
+  it('equals per-pixel ray lookups of the rotated, weighted layers (u-shift fast path)', async () => {
+    const { renderBackground, loadEnvMap } = await import('../renderer/node/environment.js');
+    const { resolveCamera, pixelRay } = await import('../renderer/shared/camera.js');
+    const cam = resolveCamera({ yawDeg: 23, pitchDeg: -8, rollDeg: 4, distance: 0.7, fovYDeg: 40, target: [0, 0.02, 0], width: 48, height: 40 });
+    const layers = [
+      { map: 'builtin:studio', rotationDeg: 259.2, intensity: 1.3, weight: 0.8 },
+      { map: 'builtin:city', rotationDeg: -731.5, intensity: 0.9, weight: 0.2 },
+      { map: 'builtin:city', rotationDeg: 10, intensity: 1, weight: 0 },
+    ];
+    const got = await renderBackground(layers, cam);
+    const maps = await Promise.all(layers.map((l) => loadEnvMap(l.map)));
+    let worst = 0;
+    for (let y = 0; y < cam.height; y++) {
+      for (let x = 0; x < cam.width; x++) {
+        const d = pixelRay(cam, x, y);
+        const ref = [0, 0, 0];
+        for (const [i, l] of layers.entries()) {
+          // Rotating the environment by a about +Y: L'(d) = L(R(-a) d).
+          const a = (-l.rotationDeg * Math.PI) / 180;
+          const [u, v] = uvFromDir(d[0] * Math.cos(a) + d[2] * Math.sin(a), d[1], -d[0] * Math.sin(a) + d[2] * Math.cos(a));
+          const c = sampleBilinear(maps[i], u, v);
+          for (let k = 0; k < 3; k++) ref[k] += c[k] * l.intensity * l.weight;
+        }
+        for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(got[(y * cam.width + x) * 3 + k] - ref[k]) / Math.max(1e-3, ref[k]));
+      }
+    }
+    expect(worst).to.be.lessThan(1e-4);
+  });
+});

@@ -68,4 +68,61 @@ describe('lighting conventions in the rendered image', function () {
       expect(num / den, 'relative L1 error').to.be.lessThan(0.03);
     });
   }
+
+  // Regression: Babylon skips re-evaluating dirty material defines until the scene's render id
+  // changes; an environment-only lighting drawn right after one with point lights kept them.
+  it('a render does not depend on the lights of the render before it', async function () {
+    const S = 64;
+    const spec = (pointLights: { position: [number, number, number]; intensity: number }[]) =>
+      parseSampleSpec({ width: S, height: S, lighting: { environment: [{ map: 'builtin:studio', intensity: 0.5 }], pointLights }, passes: ['beauty', 'diffuse', 'specular', 'mask'] });
+    const alone = await renderer.renderSample(spec([]));
+    for (const lights of [[{ position: [0.3, 0.1, 0.3] as [number, number, number], intensity: 0.2 }], [{ position: [-0.3, 0.1, 0.3] as [number, number, number], intensity: 0.2 }, { position: [0, 0.4, 0.2] as [number, number, number], intensity: 0.2 }]]) {
+      const lit = await renderer.renderSample(spec(lights));
+      const after = await renderer.renderSample(spec([]));
+      for (const mode of ['beauty', 'diffuse', 'specular'] as const) {
+        const mean = (a: Float32Array) => a.reduce((x, y) => x + y, 0) / a.length;
+        expect(mean(lit.modes[mode]!), `${mode}: the lights add light`).to.be.greaterThan(mean(alone.modes[mode]!) * 1.05);
+        expect(Array.from(after.modes[mode]!).every((v, k) => v === alone.modes[mode]![k]), `${mode} after ${lights.length} light(s) equals the render alone`).to.equal(true);
+      }
+    }
+  });
+
+  // The batch pads every lighting to the same number of point lights (render.lightSlots) so the
+  // shader variant never changes; a dark slot must add nothing to any lighting-dependent pass.
+  for (const lights of [0, 1]) {
+    it(`dark light slots add nothing (${lights} real light(s) padded to 3)`, async function () {
+      const S = 96;
+      const spec = (lightSlots: number) =>
+        parseSampleSpec({
+          width: S,
+          height: S,
+          camera: { yawDeg: -20, pitchDeg: 5, distance: 0.75, fovYDeg: 25 },
+          lighting: {
+            environment: [{ map: 'builtin:sunset', rotationDeg: 40, intensity: 0.8 }],
+            pointLights: [{ position: [0.2, 0.15, 0.25], color: [1, 0.8, 0.6], intensity: 0.05 }].slice(0, lights),
+          },
+          passes: ['beauty', 'diffuse', 'specular', 'mask'],
+          render: { lightSlots },
+        });
+      const plain = await renderer.renderSample(spec(0));
+      const padded = await renderer.renderSample(spec(3));
+      const again = await renderer.renderSample(spec(0));
+      for (const mode of ['beauty', 'diffuse', 'specular'] as const) {
+        const a = plain.modes[mode]!;
+        const b = padded.modes[mode]!;
+        let worst = 0;
+        let peak = 0;
+        for (let k = 0; k < a.length; k++) {
+          worst = Math.max(worst, Math.abs(a[k] - b[k]));
+          peak = Math.max(peak, Math.abs(a[k]));
+        }
+        expect(peak, `${mode} is lit`).to.be.greaterThan(0.05);
+        // half-float storage: 2^-11 relative
+        expect(worst / peak, `${mode}: largest difference relative to the peak`).to.be.lessThan(1e-3);
+        // switching back to the unpadded variant reproduces the first render
+        expect(Array.from(again.modes[mode]!).every((v, k) => v === a[k]), `${mode} repeatable`).to.equal(true);
+      }
+      expect(Array.from(padded.mask).every((v, k) => v === plain.mask[k]), 'same mask').to.equal(true);
+    });
+  }
 });

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { readBuiltinEnvMap, readEnvMap } from './envmap-io.js';
 import { PROJECT_ROOT } from './bundle.js';
-import { type EnvImage, rotateEnv, scaleEnv, addEnv, resizeEnv, sampleBilinear, uvFromDir } from '../shared/latlong.js';
+import { type EnvImage, rotateEnv, scaleEnv, addEnv, resizeEnv, uvFromDir } from '../shared/latlong.js';
 import { VLSE_HEADER_BYTES, VLSE_MAGIC } from '../shared/protocol.js';
 import type { ResolvedCamera } from '../shared/camera.js';
 import { pixelRay } from '../shared/camera.js';
@@ -109,27 +109,63 @@ export function encodeVlse(env: EnvImage): Buffer {
   return buf;
 }
 
-/** Radiance of the (combined) environment seen through each pixel: the visible background. */
+/** Per-pixel lat-long coordinates of the camera rays, for the last camera (all lightings of a sample share it). */
+let rayUvCache: { key: string; u: Float64Array; v: Float64Array } | null = null;
+
+function rayUv(cam: ResolvedCamera): { u: Float64Array; v: Float64Array } {
+  const key = JSON.stringify([cam.width, cam.height, cam.position, cam.target, cam.up, cam.fovYRad, cam.K]);
+  if (rayUvCache?.key === key) return rayUvCache;
+  const n = cam.width * cam.height;
+  const u = new Float64Array(n);
+  const v = new Float64Array(n);
+  for (let y = 0, p = 0; y < cam.height; y++) {
+    for (let x = 0; x < cam.width; x++, p++) {
+      const d = pixelRay(cam, x, y);
+      [u[p], v[p]] = uvFromDir(d[0], d[1], d[2]);
+    }
+  }
+  rayUvCache = { key, u, v };
+  return rayUvCache;
+}
+
+/**
+ * Radiance of the (combined) environment seen through each pixel: the visible background.
+ * A layer rotated by a about +Y is the map shifted in u: L(R^-1 d) has u' = u - a/360.
+ */
 export async function renderBackground(layers: EnvLayerSpec[], cam: ResolvedCamera): Promise<Float32Array> {
   const active = layers.filter((l) => l.weight * l.intensity > 0);
   const maps = await Promise.all(active.map((l) => loadEnvMap(l.map)));
+  const { u, v } = rayUv(cam);
   const out = new Float32Array(cam.width * cam.height * 3);
-  for (let y = 0; y < cam.height; y++) {
-    for (let x = 0; x < cam.width; x++) {
-      const d = pixelRay(cam, x, y);
-      const o = (y * cam.width + x) * 3;
-      for (const [i, l] of active.entries()) {
-        // L'(d) = L(R^-1 d): undo the layer's rotation about +Y.
-        const a = (-l.rotationDeg * Math.PI) / 180;
-        const rx = d[0] * Math.cos(a) + d[2] * Math.sin(a);
-        const rz = -d[0] * Math.sin(a) + d[2] * Math.cos(a);
-        const [u, v] = uvFromDir(rx, d[1], rz);
-        const c = sampleBilinear(maps[i], u, v);
-        const k = l.intensity * l.weight;
-        out[o] += c[0] * k;
-        out[o + 1] += c[1] * k;
-        out[o + 2] += c[2] * k;
-      }
+  for (const [i, l] of active.entries()) {
+    const { width: W, height: H, data: d } = maps[i];
+    const k = l.intensity * l.weight;
+    const shift = l.rotationDeg / 360;
+    for (let p = 0, o = 0; p < u.length; p++, o += 3) {
+      // Bilinear, as sampleBilinear: wraps in u, clamps in v.
+      let uu = u[p] - shift;
+      uu -= Math.floor(uu);
+      const fx = uu * W - 0.5;
+      const fy = v[p] * H - 0.5;
+      const x0f = Math.floor(fx);
+      const y0f = Math.floor(fy);
+      const tx = fx - x0f;
+      const ty = fy - y0f;
+      const x0 = ((x0f % W) + W) % W;
+      const x1 = (x0 + 1) % W;
+      const y0 = Math.min(H - 1, Math.max(0, y0f));
+      const y1 = Math.min(H - 1, Math.max(0, y0f + 1));
+      const i00 = (y0 * W + x0) * 3;
+      const i01 = (y0 * W + x1) * 3;
+      const i10 = (y1 * W + x0) * 3;
+      const i11 = (y1 * W + x1) * 3;
+      const w00 = (1 - tx) * (1 - ty) * k;
+      const w01 = tx * (1 - ty) * k;
+      const w10 = (1 - tx) * ty * k;
+      const w11 = tx * ty * k;
+      out[o] += w00 * d[i00] + w01 * d[i01] + w10 * d[i10] + w11 * d[i11];
+      out[o + 1] += w00 * d[i00 + 1] + w01 * d[i01 + 1] + w10 * d[i10 + 1] + w11 * d[i11 + 1];
+      out[o + 2] += w00 * d[i00 + 2] + w01 * d[i01 + 2] + w10 * d[i10 + 2] + w11 * d[i11 + 2];
     }
   }
   return out;

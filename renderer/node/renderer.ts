@@ -217,6 +217,7 @@ export class Renderer {
       camera: { position: camera.position, target: camera.target, up: camera.up, fovYRad: camera.fovYRad, near: camera.near, far: camera.far },
       environment,
       pointLights: spec.lighting.pointLights.map((l) => ({ position: l.position, color: l.color, intensity: l.intensity, radius: l.radius })),
+      lightSlots: Math.max(spec.render.lightSlots, spec.lighting.pointLights.length),
       shadowMapSize: spec.render.shadowMapSize,
       modes,
       uploadUrl: upload.url,

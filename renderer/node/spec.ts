@@ -6,6 +6,9 @@ import { formatZodIssues, readJsonFile } from './json-file.js';
 
 const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
 
+/** Each shadowed point light takes a cube-map texture unit; 4 is Babylon's per-material limit. */
+export const MAX_POINT_LIGHTS = 4;
+
 export const EnvLayerSchema = z
   .object({
     /** 'builtin:NAME', a .hdr/.exr path. */
@@ -30,8 +33,7 @@ export const PointLightSchema = z
 export const LightingSchema = z
   .object({
     environment: z.array(EnvLayerSchema).default([]),
-    // Each shadowed point light takes a cube-map texture unit; 4 is Babylon's per-material limit.
-    pointLights: z.array(PointLightSchema).max(4).default([]),
+    pointLights: z.array(PointLightSchema).max(MAX_POINT_LIGHTS).default([]),
   })
   .strict();
 
@@ -57,6 +59,13 @@ export const RenderOptionsSchema = z
     shadowMapSize: z.number().int().min(64).max(4096).default(1024),
     /** Babylon PBR translucency (light through thin skin); changes beauty, see README. */
     subsurface: z.boolean().default(false),
+    /**
+     * Point-light slots of the shader: a lighting with fewer lights is padded with dark ones
+     * (they add exactly 0), so samples with 0-3 lights share one shader variant instead of
+     * switching (each switch costs a readiness check and a double draw). 0 = the lighting's own
+     * count. The batch planner sets it to the most lights its distribution draws.
+     */
+    lightSlots: z.number().int().min(0).max(MAX_POINT_LIGHTS).default(0),
   })
   .strict();
 

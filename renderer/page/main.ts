@@ -56,6 +56,7 @@ const envs = new Map<string, Promise<EquirectFloatCubeTexture>>();
 let currentHead: LoadedHead | null = null;
 let rttKey = '';
 let lastVariantKey = '';
+/** Enabled point lights: the lighting's own ones, then dark padding slots (see setLights). */
 let lights: { light: PointLight; shadow: ShadowGenerator }[] = [];
 
 function yieldToEventLoop(): Promise<void> {
@@ -139,8 +140,13 @@ function ensureTargets(width: number, height: number, msaa: number): Targets {
 // buffers and render passes that cached effects still reference); unused ones are disabled.
 const lightPool: { light: PointLight; shadow: ShadowGenerator }[] = [];
 
+// The shader variant depends on the number of enabled lights, and a new variant costs a
+// recompile check and a double draw (see render). With req.lightSlots, lightings with fewer
+// lights are padded with dark ones (intensity 0: they add exactly 0), so a batch whose samples
+// have 0-3 lights draws every one with the same variant.
 function setLights(req: PageRenderRequest, meshes: AbstractMesh[]): void {
-  while (lightPool.length < req.pointLights.length) {
+  const slots = Math.max(req.pointLights.length, req.lightSlots);
+  while (lightPool.length < slots) {
     const i = lightPool.length;
     const light = new PointLight(`pl${i}`, new Vector3(0, 0, 0), scene);
     light.shadowMinZ = 0.01;
@@ -155,9 +161,20 @@ function setLights(req: PageRenderRequest, meshes: AbstractMesh[]): void {
   lights = [];
   for (const [i, entry] of lightPool.entries()) {
     const pl = req.pointLights[i];
-    entry.light.setEnabled(!!pl);
-    if (!pl) continue;
+    entry.light.setEnabled(i < slots);
+    if (i >= slots) continue;
     const { light, shadow } = entry;
+    if (!pl) {
+      // Dark slot: black, above the head. Its shadow map is still drawn (a few ms): one never
+      // drawn made the first draw of the variant return Inf in the diffuse/specular passes.
+      light.position.set(0, 10, 0);
+      light.diffuse = new Color3(0, 0, 0);
+      light.specular = new Color3(0, 0, 0);
+      light.intensity = 0;
+      shadow.getShadowMap()!.renderList = meshes;
+      lights.push(entry);
+      continue;
+    }
     light.position.set(...pl.position);
     light.diffuse = new Color3(...pl.color);
     light.specular = new Color3(...pl.color);
@@ -228,6 +245,10 @@ async function render(req: PageRenderRequest): Promise<PageRenderResult> {
   plain.renderList = head.meshes;
   placeCamera(req.camera);
   setLights(req, head.meshes);
+  // Materials skip re-evaluating their (dirty) defines while the scene's render id is unchanged,
+  // and only scene.render() or a cube shadow map bumps it, which we may not do: without this, a
+  // lighting without point lights drawn after one with lights kept the old light set.
+  scene.incrementRenderId();
 
   // Shaders compile asynchronously (dynamic imports in Babylon 9): wait until ready. Materials
   // keep one effect per render pass, so check readiness for the target's pass, not the main one
@@ -394,6 +415,7 @@ async function olat(req: PageOlatRequest): Promise<PageOlatResult> {
   const shotLights = () => spotPool.filter((e) => e.light.isEnabled());
 
   const readyFor = async () => {
+    scene.incrementRenderId(); // re-evaluate dirty material defines (see render())
     await scene.whenReadyAsync();
     const check = () => {
       const previous = engine.currentRenderPassId;

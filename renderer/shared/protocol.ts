@@ -62,6 +62,8 @@ export interface PageRenderRequest {
   camera: PageCamera;
   environment: PageEnvironment | null;
   pointLights: PagePointLight[];
+  /** Enabled light count (>= pointLights.length): the rest are dark padding, so the shader variant stays the same. */
+  lightSlots: number;
   shadowMapSize: number;
   modes: RenderModeName[];
   /** POST target for the packed pixel buffer. */

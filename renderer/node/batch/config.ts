@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PASS_NAMES } from '../../passes/index.js';
-import { RenderOptionsSchema } from '../spec.js';
+import { MAX_POINT_LIGHTS, RenderOptionsSchema } from '../spec.js';
 import { formatZodIssues, readJsonFile } from '../json-file.js';
 import { CameraSimSchema } from '../camera-sim.js';
 
@@ -87,7 +87,7 @@ export const LightingDistributionSchema = z
       .describe('Distribution G: a uniformly drawn map from envMaps, a random rotation and intensity.'),
     H: z
       .object({
-        count: range({ min: 0, max: 8, int: true }).default([1, 3]).describe('Number of point lights, uniform integer in [lo, hi]. Default [1, 3] (the paper).'),
+        count: range({ min: 0, max: MAX_POINT_LIGHTS, int: true }).default([1, 3]).describe(`Number of point lights, uniform integer in [lo, hi], at most ${MAX_POINT_LIGHTS} (one shadow cube map each). Default [1, 3] (the paper).`),
         maxDistance: z.number().positive().default(1.5).describe('Maximum distance of a light from the unit (head) sphere, in head radii: lights lie at 1..1+maxDistance head radii from the centre. Default 1.5 (the paper).'),
         intensityRange: range({ min: 0 })
           .default([2, 8])
@@ -180,7 +180,7 @@ export const BatchConfigSchema = z
     cameraSim: CameraSimSchema.default(CameraSimSchema.parse({})).describe(
       "Camera simulation of the INPUT images (input_i, input_j; targets stay clean): exposure, vignetting, Poisson-Gaussian noise, white balance, response curve, JPEG; seeded per sample and recorded in sample.json. Writes camera.jpg (camera.png without the JPEG stage) next to the clean beauty.exr. Default: disabled.",
     ),
-    render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})).describe('Renderer options, as in a sample spec (msaa 4, envCubeSize 128, envPrefilter false, shadowMapSize 1024, subsurface false).'),
+    render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})).describe('Renderer options, as in a sample spec (msaa 4, envCubeSize 128, envPrefilter false, shadowMapSize 1024, subsurface false, lightSlots 0). lightSlots 0 means: the most point lights the lighting distribution draws, so every render of the batch uses one shader variant.'),
     output: BatchOutputSchema.default(BatchOutputSchema.parse({})).describe('Output folder and file options.'),
   })
   .strict()

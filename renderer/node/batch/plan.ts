@@ -19,6 +19,11 @@ import type { OrbitCamera } from '../../shared/camera.js';
 
 export type Vec3 = [number, number, number];
 
+/** The most point lights any lighting of this config can have (padding target of render.lightSlots). */
+export function maxPointLights(config: BatchConfig): number {
+  return config.lighting.mode === 'triplet' ? config.lighting.H.count[1] : 0;
+}
+
 /** Lighting folders of a sample, in render order (the first one also gets the intrinsic passes). */
 export const TRIPLET_KEYS = ['input_i', 'input_j', 'target_k'] as const;
 export const SINGLE_KEYS = ['single'] as const;
@@ -250,7 +255,7 @@ export function planSample(config: BatchConfig, index: number): PlannedSample {
         lighting: specLighting(e.lighting, H.lightRadius),
         background: config.background,
         passes,
-        render: config.render,
+        render: { ...config.render, lightSlots: Math.max(config.render.lightSlots, maxPointLights(config)) },
         output: { exrPixelType: config.output.exrPixelType, exrCompression: config.output.exrCompression, previewExposure: config.output.previewExposure },
         seed,
       },

@@ -5,10 +5,10 @@
 // Robustness: a worker whose renderer crashes / closes / times out / loses its WebGL context is
 // closed and replaced and its sample retried (maxAttempts, default 3; then the batch fails naming
 // the sample). All lightings of a sample share head and camera, so their masks must agree: a
-// lighting whose render lost the head is re-rendered with a fresh renderer (seen with llvmpipe:
-// after some sequences of renders, e.g. point lights then none, or a new image size, the page's
-// draw fails with GL_INVALID_OPERATION "used but unbound uniform buffer", silently, and stays
-// failing for that state until the page is restarted).
+// lighting whose render lost the head is re-rendered with a fresh renderer (seen with llvmpipe
+// before the page re-evaluated material defines on every render: after point lights then none,
+// the draw failed with GL_INVALID_OPERATION "used but unbound uniform buffer", silently; kept as
+// a safety net).
 // Resume: finished sample folders are kept and never re-rendered; stale temp folders are deleted
 // on start. Abort (signal): no new samples, renderers closed, in-flight samples dropped (samples
 // are rendered in memory, then written to a temp folder renamed last), BatchAbortedError.
@@ -263,9 +263,11 @@ interface SampleContext {
 }
 
 /**
- * Renders every lighting of the sample, checks that the renders agree (see
+ * Renders every lighting of the sample and checks that the renders agree (see
  * findInconsistentRenders; bad ones are re-rendered with a fresh renderer, up to maxRepairs
- * times), then writes the sample into a temp folder renamed last. Returns ms (0 = existed).
+ * times). Each lighting is written into the sample's temp folder while the next one renders (a
+ * re-rendered lighting's folder is written again); the temp folder is renamed last. Returns ms
+ * (0 = existed).
  */
 async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise<{ ms: number; repairs: number }> {
   const t0 = performance.now();
@@ -274,77 +276,93 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
   if (fs.existsSync(final)) return { ms: 0, repairs: 0 }; // finished meanwhile: never re-rendered
   const n = plan.lightings.length;
   const results: (RenderedSample | null)[] = new Array(n).fill(null);
-  const infos: (Renderer['info'] | null)[] = new Array(n).fill(null);
+  const writes: (Promise<Record<string, unknown>> | null)[] = new Array(n).fill(null);
   const timings: Record<string, number> = {};
   let repairs = 0;
-  for (;;) {
-    for (const [k, L] of plan.lightings.entries()) {
-      if (results[k]) continue;
-      if (ctx.stopped()) throw new StoppedError('stopped');
-      step.key = L.key;
-      const r = await ctx.renderer(false);
-      const tl = performance.now();
-      const rendered = cropRendered(await r.renderSample(L.spec), plan.augment, config.width, config.height);
-      ctx.onRender?.(rendered, { index: plan.index, key: L.key, worker: ctx.worker, renderer: r });
-      results[k] = rendered;
-      infos[k] = r.info;
-      timings[L.key] = Math.round(performance.now() - tl);
-    }
-    const { bad, reason } = findInconsistentRenders(results.map((r) => r!.mask));
-    if (bad.length === 0) break;
-    const which = bad.map((k) => plan.lightings[k].key).join(', ');
-    if (repairs >= ctx.maxRepairs) {
-      throw new Error(`${which}: ${reason}, still after ${repairs} re-render(s) with fresh renderers (camera not looking at the head, or a renderer state problem)`);
-    }
-    repairs++;
-    ctx.onRepair(`sample ${plan.id}: ${which}: ${reason}; re-rendering with a fresh renderer (repair ${repairs}/${ctx.maxRepairs})`, bad.length);
-    for (const k of bad) results[k] = null;
-    step.key = 'launch';
-    await ctx.renderer(true);
-  }
-
   const tmp = `${final}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   fs.mkdirSync(tmp);
+  const settle = (ps: (Promise<unknown> | null)[]) => Promise.allSettled(ps.filter((p) => p !== null));
   try {
-    step.key = 'encodings';
     const H = config.lighting.H;
-    const enc = await encodeLightings(
+    const encodings = encodeLightings(
       plan.lightings.map((l) => l.lighting),
       H.headRadius,
       H.headCentre,
     );
-    const lightings: Record<string, unknown>[] = [];
-    for (const [k, L] of plan.lightings.entries()) {
-      step.key = `${L.key} (write)`;
-      const dir = path.join(tmp, L.key);
-      const r = results[k]!;
-      // Camera simulation of the inputs only; the same camera for input_i and input_j (same
-      // stream), independent noise per frame (the frame label re-seeds the noise).
-      const cam =
-        config.cameraSim.enabled && L.key !== 'target_k' && r.modes.beauty
-          ? await simulateCamera(compositeBeauty(r.modes.beauty, r.mask, r.background), r.width, r.height, config.cameraSim, Rng.forSample(config.seed, plan.index, 'camera-sim'), { frame: L.key })
-          : null;
-      await writeSample(dir, r, infos[k]!, {
-        extra: { batch: { sample: plan.id, index: plan.index, lighting: L.key, role: L.role, augment: plan.augment }, ...(cam ? { cameraSim: cam.record } : {}) },
-        extraFiles: cam ? { [cam.fileName]: cam.bytes } : undefined,
-      });
-      await writeFileAtomic(path.join(dir, ENCODING_FILES.latlong), float32LE(enc[k].latlong), { fsync: false });
-      await writeFileAtomic(path.join(dir, ENCODING_FILES.sh9), float32LE(enc[k].sh9), { fsync: false });
-      lightings.push({
-        key: L.key,
-        folder: L.key,
-        role: L.role,
-        lighting: L.lighting,
-        passes: L.passes,
-        ...(cam ? { camera: { file: `${L.key}/${cam.fileName}`, record: cam.record } } : {}),
-        encodings: {
-          latlong16: `${L.key}/${ENCODING_FILES.latlong}`,
-          latlongShape: [LATLONG_HEIGHT, LATLONG_WIDTH, 3],
-          sh9File: `${L.key}/${ENCODING_FILES.sh9}`,
-          sh9: Array.from(enc[k].sh9),
-        },
-      });
+    encodings.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+
+    /** Writes lighting k's folder (passes, camera sim, encodings); resolves to its sample.json entry. */
+    const writeLighting = async (k: number, r: RenderedSample, info: Renderer['info']): Promise<Record<string, unknown>> => {
+      const L = plan.lightings[k];
+      try {
+        const dir = path.join(tmp, L.key);
+        // Camera simulation of the inputs only; the same camera for input_i and input_j (same
+        // stream), independent noise per frame (the frame label re-seeds the noise).
+        const cam =
+          config.cameraSim.enabled && L.key !== 'target_k' && r.modes.beauty
+            ? await simulateCamera(compositeBeauty(r.modes.beauty, r.mask, r.background), r.width, r.height, config.cameraSim, Rng.forSample(config.seed, plan.index, 'camera-sim'), { frame: L.key })
+            : null;
+        await writeSample(dir, r, info, {
+          extra: { batch: { sample: plan.id, index: plan.index, lighting: L.key, role: L.role, augment: plan.augment }, ...(cam ? { cameraSim: cam.record } : {}) },
+          extraFiles: cam ? { [cam.fileName]: cam.bytes } : undefined,
+        });
+        const enc = (await encodings)[k];
+        await writeFileAtomic(path.join(dir, ENCODING_FILES.latlong), float32LE(enc.latlong), { fsync: false });
+        await writeFileAtomic(path.join(dir, ENCODING_FILES.sh9), float32LE(enc.sh9), { fsync: false });
+        return {
+          key: L.key,
+          folder: L.key,
+          role: L.role,
+          lighting: L.lighting,
+          passes: L.passes,
+          ...(cam ? { camera: { file: `${L.key}/${cam.fileName}`, record: cam.record } } : {}),
+          encodings: {
+            latlong16: `${L.key}/${ENCODING_FILES.latlong}`,
+            latlongShape: [LATLONG_HEIGHT, LATLONG_WIDTH, 3],
+            sh9File: `${L.key}/${ENCODING_FILES.sh9}`,
+            sh9: Array.from(enc.sh9),
+          },
+        };
+      } catch (err) {
+        throw new Error(`${L.key} (write): ${(err as Error).message ?? String(err)}`, { cause: err });
+      }
+    };
+
+    for (;;) {
+      for (const [k, L] of plan.lightings.entries()) {
+        if (results[k]) continue;
+        if (ctx.stopped()) throw new StoppedError('stopped');
+        step.key = L.key;
+        const r = await ctx.renderer(false);
+        const tl = performance.now();
+        const rendered = cropRendered(await r.renderSample(L.spec), plan.augment, config.width, config.height);
+        ctx.onRender?.(rendered, { index: plan.index, key: L.key, worker: ctx.worker, renderer: r });
+        results[k] = rendered;
+        timings[L.key] = Math.round(performance.now() - tl);
+        const w = writeLighting(k, rendered, r.info);
+        w.catch(() => undefined); // awaited below
+        writes[k] = w;
+      }
+      const { bad, reason } = findInconsistentRenders(results.map((r) => r!.mask));
+      if (bad.length === 0) break;
+      const which = bad.map((k) => plan.lightings[k].key).join(', ');
+      if (repairs >= ctx.maxRepairs) {
+        throw new Error(`${which}: ${reason}, still after ${repairs} re-render(s) with fresh renderers (camera not looking at the head, or a renderer state problem)`);
+      }
+      repairs++;
+      ctx.onRepair(`sample ${plan.id}: ${which}: ${reason}; re-rendering with a fresh renderer (repair ${repairs}/${ctx.maxRepairs})`, bad.length);
+      await settle(bad.map((k) => writes[k]));
+      for (const k of bad) {
+        results[k] = null;
+        writes[k] = null;
+        fs.rmSync(path.join(tmp, plan.lightings[k].key), { recursive: true, force: true });
+      }
+      step.key = 'launch';
+      await ctx.renderer(true);
     }
+
+    step.key = 'write';
+    const lightings = await Promise.all(writes.map((w) => w!));
     const r0 = results[0]!;
     const d = r0.head.descriptor;
     const head = { ref: plan.head, id: d.id, name: d.name ?? d.id, contentHash: r0.head.contentHash, license: d.license ?? null, attribution: d.attribution ?? null };
@@ -400,6 +418,7 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
     }
     return { ms: performance.now() - t0, repairs };
   } catch (err) {
+    await settle(writes); // a write still running would recreate folders under tmp
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
@@ -608,6 +627,9 @@ export function missingSamples(config: BatchConfig, outDir: string): number[] {
 export async function finishBatch(config: BatchConfig, opts: { outDir: string; configFile?: string; configHash: string }): Promise<FinalizeResult> {
   const gaps = missingSamples(config, opts.outDir).map(sampleId);
   if (gaps.length) throw new Error(`batch incomplete: missing samples ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', ...' : ''}`);
+  // Every sample exists: a temp folder left now is from a worker killed mid-sample (queue mode:
+  // perhaps on another machine, so no pid check) or from a straggler whose copy is dropped anyway.
+  scanSamples(path.join(path.resolve(opts.outDir), SAMPLES_DIR), true);
   return finalizeDataset(path.resolve(opts.outDir), config, { configFile: opts.configFile, configHash: opts.configHash });
 }
 
