@@ -137,7 +137,8 @@ async function leak(ctx: BenchContext, n: number, size: number): Promise<{ at: {
   const config: BatchConfig = parseBatchConfig({ ...TRAINING, name: 'bench-leak', width: size, height: size, samples: n, render: { msaa: 4 } });
   const outDir = path.join(ctx.tmpDir, 'leak');
   const prep = await prepareBatch(config, { outDir });
-  const runner = new ShardRunner({ config, samplesDir: prep.samplesDir, worker: 0, backend: ctx.opts.backend });
+  // Recycling off: this measures one browser's growth (workers start a fresh one every 250 samples).
+  const runner = new ShardRunner({ config, samplesDir: prep.samplesDir, worker: 0, backend: ctx.opts.backend, recycleAfter: n + 1 });
   const at: { sample: number; mem: ReturnType<typeof memoryNow> }[] = [];
   const marks = new Set([1, 10, 50, 100, 200, 300, 400, n]);
   const t0 = performance.now();
@@ -199,7 +200,7 @@ export const batchSection: Section = {
     if (lk) {
       const ref = lk.at.find((a) => a.sample === 10) ?? lk.at[0];
       tables.push({
-        title: `Worker memory over one long run (one renderer, ${lk.at.at(-1)!.sample} samples at ${opts.leakSize}², ${lk.secondsPerSample.toFixed(2)} s / sample)`,
+        title: `Worker memory over one long run (one renderer and one browser, recycling off, ${lk.at.at(-1)!.sample} samples at ${opts.leakSize}², ${lk.secondsPerSample.toFixed(2)} s / sample)`,
         columns: ['after sample', 'browser PSS, MiB', 'browser RSS, MiB', 'Node RSS, MiB', 'Node heap, MiB', 'browser PSS vs sample 10'],
         rows: lk.at.map((a) => [String(a.sample), mib(a.mem.browserPss), mib(a.mem.browserRss), mib(a.mem.nodeRss), mib(a.mem.heapUsed), `${(((a.mem.browserPss - ref.mem.browserPss) / ref.mem.browserPss) * 100).toFixed(1)} %`]),
       });
