@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { readBuiltinEnvMap, readEnvMap } from './envmap-io.js';
 import { PROJECT_ROOT } from './bundle.js';
-import { type EnvImage, rotateEnv, scaleEnv, addEnv, resizeEnv, uvFromDir } from '../shared/latlong.js';
+import { type EnvImage, rotateEnv, scaleEnv, addEnv, resizeEnv, uvFromDir, addBilinear } from '../shared/latlong.js';
 import { VLSE_HEADER_BYTES, VLSE_MAGIC } from '../shared/protocol.js';
 import type { ResolvedCamera } from '../shared/camera.js';
 import { pixelRay } from '../shared/camera.js';
@@ -138,35 +138,9 @@ export async function renderBackground(layers: EnvLayerSpec[], cam: ResolvedCame
   const { u, v } = rayUv(cam);
   const out = new Float32Array(cam.width * cam.height * 3);
   for (const [i, l] of active.entries()) {
-    const { width: W, height: H, data: d } = maps[i];
     const k = l.intensity * l.weight;
     const shift = l.rotationDeg / 360;
-    for (let p = 0, o = 0; p < u.length; p++, o += 3) {
-      // Bilinear, as sampleBilinear: wraps in u, clamps in v.
-      let uu = u[p] - shift;
-      uu -= Math.floor(uu);
-      const fx = uu * W - 0.5;
-      const fy = v[p] * H - 0.5;
-      const x0f = Math.floor(fx);
-      const y0f = Math.floor(fy);
-      const tx = fx - x0f;
-      const ty = fy - y0f;
-      const x0 = ((x0f % W) + W) % W;
-      const x1 = (x0 + 1) % W;
-      const y0 = Math.min(H - 1, Math.max(0, y0f));
-      const y1 = Math.min(H - 1, Math.max(0, y0f + 1));
-      const i00 = (y0 * W + x0) * 3;
-      const i01 = (y0 * W + x1) * 3;
-      const i10 = (y1 * W + x0) * 3;
-      const i11 = (y1 * W + x1) * 3;
-      const w00 = (1 - tx) * (1 - ty) * k;
-      const w01 = tx * (1 - ty) * k;
-      const w10 = (1 - tx) * ty * k;
-      const w11 = tx * ty * k;
-      out[o] += w00 * d[i00] + w01 * d[i01] + w10 * d[i10] + w11 * d[i11];
-      out[o + 1] += w00 * d[i00 + 1] + w01 * d[i01 + 1] + w10 * d[i10 + 1] + w11 * d[i11 + 1];
-      out[o + 2] += w00 * d[i00 + 2] + w01 * d[i01 + 2] + w10 * d[i10 + 2] + w11 * d[i11 + 2];
-    }
+    for (let p = 0; p < u.length; p++) addBilinear(maps[i], u[p] - shift, v[p], k, out, p * 3);
   }
   return out;
 }

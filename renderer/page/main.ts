@@ -19,7 +19,7 @@ import { EquirectFloatCubeTexture } from './env-texture.js';
 import { passState } from './pass-plugin.js';
 import { RENDER_MODES, MODE_CHANNELS, MODE_FLOAT32, type RenderModeName } from '../shared/render-modes.js';
 import { floatsToHalf } from '../shared/half.js';
-import type { PageRenderRequest, PageRenderResult, PageEnvironment, PageOlatRequest, PageOlatResult, PageHead, PageCamera } from '../shared/protocol.js';
+import type { PageRenderRequest, PageRenderResult, PageEnvironment, PageOlatRequest, PageOlatResult, PageHead, PageCamera, PagePointLight } from '../shared/protocol.js';
 
 const canvas = document.createElement('canvas');
 canvas.width = 64;
@@ -144,6 +144,8 @@ const lightPool: { light: PointLight; shadow: ShadowGenerator }[] = [];
 // recompile check and a double draw (see render). With req.lightSlots, lightings with fewer
 // lights are padded with dark ones (intensity 0: they add exactly 0), so a batch whose samples
 // have 0-3 lights draws every one with the same variant.
+const DARK_SLOT: PagePointLight = { position: [0, 10, 0], color: [0, 0, 0], intensity: 0, radius: 0.02 };
+
 function setLights(req: PageRenderRequest, meshes: AbstractMesh[]): void {
   const slots = Math.max(req.pointLights.length, req.lightSlots);
   while (lightPool.length < slots) {
@@ -160,21 +162,12 @@ function setLights(req: PageRenderRequest, meshes: AbstractMesh[]): void {
   }
   lights = [];
   for (const [i, entry] of lightPool.entries()) {
-    const pl = req.pointLights[i];
     entry.light.setEnabled(i < slots);
     if (i >= slots) continue;
+    // A dark slot's shadow map is still drawn (a few ms): one never drawn made the first draw of
+    // the variant return Inf in the diffuse/specular passes.
+    const pl = req.pointLights[i] ?? DARK_SLOT;
     const { light, shadow } = entry;
-    if (!pl) {
-      // Dark slot: black, above the head. Its shadow map is still drawn (a few ms): one never
-      // drawn made the first draw of the variant return Inf in the diffuse/specular passes.
-      light.position.set(0, 10, 0);
-      light.diffuse = new Color3(0, 0, 0);
-      light.specular = new Color3(0, 0, 0);
-      light.intensity = 0;
-      shadow.getShadowMap()!.renderList = meshes;
-      lights.push(entry);
-      continue;
-    }
     light.position.set(...pl.position);
     light.diffuse = new Color3(...pl.color);
     light.specular = new Color3(...pl.color);

@@ -116,6 +116,13 @@ export function pixelSolidAngle(y: number, width: number, height: number): numbe
 
 /** Bilinear lookup between pixel centres; wraps in u, clamps in v. */
 export function sampleBilinear(env: EnvImage, u: number, v: number): RGB {
+  const out: RGB = [0, 0, 0];
+  addBilinear(env, u, v, 1, out, 0);
+  return out;
+}
+
+/** out[o..o+2] += k * sampleBilinear(env, u, v), without allocating (per-pixel loops). */
+export function addBilinear(env: EnvImage, u: number, v: number, k: number, out: { [i: number]: number }, o: number): void {
   const W = env.width;
   const H = env.height;
   const fx = u * W - 0.5;
@@ -137,11 +144,9 @@ export function sampleBilinear(env: EnvImage, u: number, v: number): RGB {
   const w01 = tx * (1 - ty);
   const w10 = (1 - tx) * ty;
   const w11 = tx * ty;
-  return [
-    w00 * d[i00] + w01 * d[i01] + w10 * d[i10] + w11 * d[i11],
-    w00 * d[i00 + 1] + w01 * d[i01 + 1] + w10 * d[i10 + 1] + w11 * d[i11 + 1],
-    w00 * d[i00 + 2] + w01 * d[i01 + 2] + w10 * d[i10 + 2] + w11 * d[i11 + 2],
-  ];
+  out[o] += k * (w00 * d[i00] + w01 * d[i01] + w10 * d[i10] + w11 * d[i11]);
+  out[o + 1] += k * (w00 * d[i00 + 1] + w01 * d[i01 + 1] + w10 * d[i10 + 1] + w11 * d[i11 + 1]);
+  out[o + 2] += k * (w00 * d[i00 + 2] + w01 * d[i01 + 2] + w10 * d[i10 + 2] + w11 * d[i11 + 2]);
 }
 
 /**
