@@ -40,6 +40,7 @@ import {
 } from './bench-lib.js';
 import { batchSection } from './bench-batch.js';
 import { olatSection } from './bench-olat.js';
+import { fidelitySection } from './bench-fidelity.js';
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -495,7 +496,7 @@ const rendererSection: Section = {
 // ---------------------------------------------------------------------------------------
 // Sections registry. Later: OLAT relighting, batch throughput, ...
 
-const SECTIONS: Section[] = [rendererSection, batchSection, olatSection];
+const SECTIONS: Section[] = [rendererSection, batchSection, olatSection, fidelitySection];
 
 // ---------------------------------------------------------------------------------------
 // Markdown output
@@ -561,6 +562,9 @@ const program = new Command()
   .option('--batch-samples <n>', 'batch section: 512 px training samples per throughput run', parsePositiveInt('--batch-samples'), 6)
   .option('--leak-samples <n>', 'batch section: samples of the long run measuring worker memory (0 = skip)', (v: string) => Number(v), 500)
   .option('--leak-size <n>', 'batch section: image size of the long run', parsePositiveInt('--leak-size'), 64)
+  .option('--spp <n>', 'fidelity section: Cycles samples per pixel', parsePositiveInt('--spp'), 128)
+  .option('--size <n>', 'fidelity section: image size (square)', parsePositiveInt('--size'), 512)
+  .option('--scenes <names>', 'fidelity section: scenes to run, comma-separated (default: all)')
   .option('--out <file>', "rewrite these sections' blocks in a Markdown file (e.g. BENCHMARKS.md)")
   .option('--json <file>', 'also write the raw numbers as JSON')
   .option('--quiet', 'no progress on stderr', false)

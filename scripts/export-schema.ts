@@ -5,6 +5,12 @@ import { batchConfigJsonSchema } from '../renderer/node/batch/config.js';
 import { writeJsonAtomic } from '../renderer/node/fs-atomic.js';
 import { PROJECT_ROOT } from '../renderer/node/bundle.js';
 
-const out = path.resolve(process.argv[2] ?? path.join(PROJECT_ROOT, 'scenes', 'batch.schema.json'));
+const arg = process.argv[2];
+if (arg === '--help' || arg === '-h' || (arg?.startsWith('-') ?? false)) {
+  // A flag is not an output path: print usage instead of writing a file named "--help".
+  console.log('Usage: export-schema [file]\n\nWrite the JSON Schema of batch configs.\n\nArguments:\n  file  output file (default: "scenes/batch.schema.json")');
+  process.exit(arg === '--help' || arg === '-h' ? 0 : 1);
+}
+const out = path.resolve(arg ?? path.join(PROJECT_ROOT, 'scenes', 'batch.schema.json'));
 await writeJsonAtomic(out, batchConfigJsonSchema());
 console.log(out);

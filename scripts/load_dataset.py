@@ -14,6 +14,15 @@ zenith) and env_sh9.f32 (9x3 float32, coefficient-major) and meta.json.
 The EXR reader below handles what this project writes (scanline, NONE/ZIPS/ZIP, HALF/FLOAT/UINT)
 with numpy and zlib only, so nothing beyond Debian's python3-numpy and python3-pil is needed. Files
 from other tools (PIZ, DWA, tiled) need OpenEXR or imageio instead.
+
+Errors: every problem with the data (a missing, truncated or corrupt file, a bad manifest line, WebDataset
+shards that disagree with the manifest: missing samples, extra ones, or no tars at all) raises
+DatasetError, whose message names the file and the sample id; the CLI prints that one line and
+exits 1. --tar refuses a tar set that does not hold exactly the manifest's samples.
+
+torch (optional, python3-torch on Debian): RelightingDataset(dataset)[i] is a dict of CHW float32
+tensors: input / target (beauty RGB of input_i / target_k), albedo, normal, mask (1xHxW) and
+target_light (3x16x16 lat-long of the target lighting).
 """
 from __future__ import annotations
 
@@ -29,6 +38,11 @@ from typing import Dict, Iterator
 
 import numpy as np
 from PIL import Image
+
+
+class DatasetError(Exception):
+    """A dataset file is missing, truncated or corrupt, or the files disagree; the message names it."""
+
 
 # --------------------------------------------------------------------------------------------
 # EXR (scanline NONE / ZIPS / ZIP)
@@ -89,8 +103,26 @@ def _undo_zip_prepass(data: bytes) -> bytes:
 
 def read_exr(path: str) -> Dict[str, np.ndarray]:
     """Channel name -> float32 (or uint32) array of shape (height, width), row 0 = top."""
-    with open(path, 'rb') as f:
-        buf = f.read()
+    try:
+        with open(path, 'rb') as f:
+            buf = f.read()
+    except OSError as e:
+        raise DatasetError(f'{path}: cannot be read: {e.strerror or e}') from None
+    return decode_exr(buf, path)
+
+
+def decode_exr(buf: bytes, name: str) -> Dict[str, np.ndarray]:
+    """read_exr on bytes; `name` (a path or tar member) is named in errors."""
+    try:
+        return _decode_exr(buf)
+    except DatasetError as e:
+        raise DatasetError(f'{name}: {e}') from None
+    except (ValueError, KeyError, IndexError, struct.error, zlib.error) as e:
+        # truncated files end mid-header (ValueError from bytes.index, struct.error) or mid-chunk
+        raise DatasetError(f'{name}: not a readable EXR (truncated or corrupt: {type(e).__name__}: {e})') from None
+
+
+def _decode_exr(buf: bytes) -> Dict[str, np.ndarray]:
     chans, compression, (x0, y0, x1, y1), pos = _read_header(buf)
     w, h = x1 - x0 + 1, y1 - y0 + 1
     lines = _LINES_PER_CHUNK[compression]
@@ -98,12 +130,20 @@ def read_exr(path: str) -> Dict[str, np.ndarray]:
     offsets = struct.unpack_from(f'<{nchunks}Q', buf, pos)
     out = {name: np.empty((h, w), dtype=np.float32 if t != 0 else np.uint32) for name, t in chans}
     for off in offsets:
+        if off + 8 > len(buf):
+            raise DatasetError(f'truncated: a chunk starts at byte {off}, the file has {len(buf)} bytes')
         y, size = struct.unpack_from('<ii', buf, off)
+        if not (y0 <= y <= y1) or size < 0:
+            raise DatasetError(f'corrupt chunk at byte {off} (line {y}, size {size})')
+        if off + 8 + size > len(buf):
+            raise DatasetError(f'truncated: the chunk of line {y} needs bytes up to {off + 8 + size}, the file has {len(buf)}')
         data = buf[off + 8:off + 8 + size]
         n = min(lines, y1 + 1 - y)
         raw_size = sum(_PIXEL_DTYPE[t].itemsize for _, t in chans) * w * n
         if compression != 0 and size < raw_size:
             data = _undo_zip_prepass(zlib.decompress(data))
+        if len(data) != raw_size:
+            raise DatasetError(f'corrupt chunk of line {y}: {len(data)} bytes of pixels, expected {raw_size}')
         p = 0
         for row in range(n):
             for name, t in chans:
@@ -115,7 +155,12 @@ def read_exr(path: str) -> Dict[str, np.ndarray]:
 
 def exr_rgb(path: str) -> np.ndarray:
     """(H, W, 3) float32 from R, G, B channels (plus A as a 4th when present)."""
-    c = read_exr(path)
+    return _rgb(read_exr(path), path)
+
+
+def _rgb(c: Dict[str, np.ndarray], name: str) -> np.ndarray:
+    if not all(k in c for k in 'RGB'):
+        raise DatasetError(f'{name}: no R, G, B channels (has {", ".join(sorted(c))})')
     keys = [k for k in ('R', 'G', 'B', 'A') if k in c]
     return np.stack([c[k] for k in keys], axis=-1)
 
@@ -125,12 +170,55 @@ def exr_rgb(path: str) -> np.ndarray:
 
 
 def read_manifest(dataset: str) -> list:
-    with open(os.path.join(dataset, 'manifest.jsonl'), encoding='utf-8') as f:
-        return [json.loads(line) for line in f if line.strip()]
+    path = os.path.join(dataset, 'manifest.jsonl')
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.readlines()
+    except OSError as e:
+        raise DatasetError(f'{path}: cannot be read ({e.strerror or e}); is {dataset} a finished dataset?') from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            e = json.loads(line)
+        except ValueError as err:
+            raise DatasetError(f'{path}: line {n} is not JSON ({err})') from None
+        if not isinstance(e, dict) or not isinstance(e.get('id'), str) or not isinstance(e.get('lightings'), list):
+            raise DatasetError(f'{path}: line {n} is not a sample entry (needs "id" and "lightings")')
+        out.append(e)
+    return out
+
+
+def _f32(path: str, shape: tuple) -> np.ndarray:
+    try:
+        a = np.fromfile(path, dtype='<f4')
+    except OSError as e:
+        raise DatasetError(f'{path}: cannot be read: {e.strerror or e}') from None
+    if a.size != int(np.prod(shape)):
+        raise DatasetError(f'{path}: {a.size * 4} bytes, expected {int(np.prod(shape)) * 4} (float32 {shape}): truncated or corrupt')
+    return a.reshape(shape)
+
+
+def _png16(path: str) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im, dtype=np.float32) / 65535.0
+    except (OSError, ValueError, SyntaxError) as e:  # PIL raises these for missing/truncated files
+        raise DatasetError(f'{path}: not a readable PNG ({e})') from None
 
 
 def load_sample(dataset: str, entry: dict) -> dict:
     """Everything the papers' losses use, as numpy arrays (linear HDR, float32)."""
+    try:
+        return _load_sample(dataset, entry)
+    except DatasetError as e:
+        raise DatasetError(f"sample {entry.get('id')}: {e}") from None
+    except (KeyError, TypeError, IndexError) as e:
+        raise DatasetError(f"sample {entry.get('id')}: manifest entry lacks {e} ({os.path.join(dataset, 'manifest.jsonl')})") from None
+
+
+def _load_sample(dataset: str, entry: dict) -> dict:
     root = os.path.join(dataset, 'samples', entry['id'])
     first = entry['lightings'][0]['folder']
     out = {
@@ -142,7 +230,7 @@ def load_sample(dataset: str, entry: dict) -> dict:
         'normal': exr_rgb(os.path.join(root, first, 'normal_world.exr')),
         'depth': read_exr(os.path.join(root, first, 'depth.exr'))['Z'],
         # 16-bit PNG: coverage in [0, 1]
-        'mask': np.asarray(Image.open(os.path.join(root, first, 'mask.png')), dtype=np.float32) / 65535.0,
+        'mask': _png16(os.path.join(root, first, 'mask.png')),
         'lightings': {},
     }
     for l in entry['lightings']:
@@ -152,29 +240,65 @@ def load_sample(dataset: str, entry: dict) -> dict:
             'beauty': exr_rgb(os.path.join(d, 'beauty.exr')),
             'diffuse': exr_rgb(os.path.join(d, 'diffuse.exr')) if os.path.exists(os.path.join(d, 'diffuse.exr')) else None,
             'specular': exr_rgb(os.path.join(d, 'specular.exr')) if os.path.exists(os.path.join(d, 'specular.exr')) else None,
-            'env_latlong16': np.fromfile(os.path.join(d, 'env_latlong16.f32'), dtype='<f4').reshape(16, 16, 3),
-            'env_sh9': np.fromfile(os.path.join(d, 'env_sh9.f32'), dtype='<f4').reshape(9, 3),
+            'env_latlong16': _f32(os.path.join(d, 'env_latlong16.f32'), (16, 16, 3)),
+            'env_sh9': _f32(os.path.join(d, 'env_sh9.f32'), (9, 3)),
         }
     return out
 
 
-def iter_webdataset(dataset: str) -> Iterator[dict]:
-    """Samples from wds/*.tar: key -> {inner path: bytes}, grouped as WebDataset does."""
+def webdataset_tars(dataset: str) -> list:
+    """wds/*.tar, checked against the manifest: exactly its samples, each in one tar (else DatasetError)."""
     wds = os.path.join(dataset, 'wds')
-    for name in sorted(os.listdir(wds)):
-        if not name.endswith('.tar'):
-            continue
-        with tarfile.open(os.path.join(wds, name)) as tf:
-            cur, files = None, {}
-            for m in tf:
-                key, _, ext = m.name.partition('.')
-                if cur is not None and key != cur:
-                    yield {'__key__': cur, **files}
-                    files = {}
-                cur = key
-                files[ext] = tf.extractfile(m).read()
-            if cur is not None:
-                yield {'__key__': cur, **files}
+    ids = [e['id'] for e in read_manifest(dataset)]
+    try:
+        tars = [os.path.join(wds, n) for n in sorted(os.listdir(wds)) if n.endswith('.tar')]
+    except OSError as e:
+        raise DatasetError(f'{wds}: cannot be listed ({e.strerror or e}); the manifest lists {len(ids)} samples (was output.webdataset on?)') from None
+    if not tars:
+        raise DatasetError(f'{wds}: no .tar shards, but {os.path.join(dataset, "manifest.jsonl")} lists {len(ids)} samples (rerun the batch to rewrite them)')
+    seen: Dict[str, str] = {}
+    for t in tars:
+        try:
+            with tarfile.open(t) as tf:
+                keys = {m.name.partition('.')[0] for m in tf}
+        except (OSError, tarfile.TarError, EOFError) as e:
+            raise DatasetError(f'{t}: not a readable tar ({e})') from None
+        for k in sorted(keys):
+            if k in seen:
+                raise DatasetError(f'{t}: sample {k} is also in {seen[k]}')
+            seen[k] = t
+    missing = [i for i in ids if i not in seen]
+    extra = sorted(set(seen) - set(ids))
+    if missing or extra:
+        what = []
+        if missing:
+            what.append(f'missing samples {", ".join(missing[:10])}{" ..." if len(missing) > 10 else ""} ({len(missing)} of {len(ids)})')
+        if extra:
+            what.append(f'samples not in the manifest {", ".join(extra[:10])}{" ..." if len(extra) > 10 else ""} (in {seen[extra[0]]})')
+        raise DatasetError(f'{wds}: the shards disagree with {os.path.join(dataset, "manifest.jsonl")}: ' + '; '.join(what))
+    return tars
+
+
+def iter_webdataset(dataset: str) -> Iterator[dict]:
+    """Samples from wds/*.tar: key -> {inner path: bytes}, grouped as WebDataset does; '__tar__' names the shard."""
+    for path in webdataset_tars(dataset):
+        try:
+            with tarfile.open(path) as tf:
+                cur, files = None, {}
+                for m in tf:
+                    key, _, ext = m.name.partition('.')
+                    if cur is not None and key != cur:
+                        yield {'__key__': cur, '__tar__': path, **files}
+                        files = {}
+                    cur = key
+                    f = tf.extractfile(m)
+                    if f is None:
+                        raise DatasetError(f'{path}: member {m.name} (sample {key}) is not a file')
+                    files[ext] = f.read()
+                if cur is not None:
+                    yield {'__key__': cur, '__tar__': path, **files}
+        except (OSError, tarfile.TarError, EOFError) as e:
+            raise DatasetError(f'{path}: not a readable tar ({e})') from None
 
 
 try:  # optional: a torch Dataset over the same loader (python3-torch on Debian)
@@ -213,12 +337,25 @@ def main() -> int:
     ap.add_argument('--tar', action='store_true', help='read the WebDataset shards instead of the folders')
     ap.add_argument('--json', action='store_true', help='print per-sample statistics as JSON')
     a = ap.parse_args()
+    try:
+        return _run(a)
+    except DatasetError as e:
+        sys.stdout.flush()
+        print(f'load_dataset.py: error: {e}', file=sys.stderr)
+        return 1
+
+
+def _run(a) -> int:
     if a.tar:
         n = 0
         for s in iter_webdataset(a.dataset):
             beauty = [k for k in s if k.endswith('beauty.exr')]
-            rgb = exr_rgb_bytes(s[beauty[0]]) if beauty else None
-            print(f"{s['__key__']}: {len(s) - 1} files, first beauty {None if rgb is None else rgb.shape}")
+            name = f"{s['__tar__']}: {s['__key__']}.{beauty[0]}" if beauty else ''
+            try:
+                rgb = exr_rgb_bytes(s[beauty[0]], name) if beauty else None
+            except DatasetError as e:
+                raise DatasetError(f"sample {s['__key__']}: {e}") from None
+            print(f"{s['__key__']}: {len(s) - 2} files, first beauty {None if rgb is None else rgb.shape}")
             n += 1
         print(f'{n} samples from WebDataset shards')
         return 0
@@ -247,12 +384,9 @@ def main() -> int:
     return 0
 
 
-def exr_rgb_bytes(data: bytes) -> np.ndarray:
-    import tempfile
-    with tempfile.NamedTemporaryFile(suffix='.exr') as f:
-        f.write(data)
-        f.flush()
-        return exr_rgb(f.name)
+def exr_rgb_bytes(data: bytes, name: str = '<bytes>') -> np.ndarray:
+    """exr_rgb on the bytes of an EXR (a tar member); `name` is named in errors."""
+    return _rgb(decode_exr(data, name), name)
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import { loadBatchConfig, resolveWorkerCount } from '../renderer/node/batch/config.js';
+import { loadBatchConfig, parseBatchConfig, resolveWorkerCount } from '../renderer/node/batch/config.js';
 import { runBatch, BatchAbortedError, type BatchProgress } from '../renderer/node/batch/run.js';
 import type { Backend } from '../renderer/node/browser.js';
 
@@ -22,11 +22,12 @@ const program = new Command()
   .option('--workers <n>', "parallel renderers, one Chromium each (default: config workers, 'auto' = max(1, min(2, cores/2)))", positiveInt)
   .option('--samples <n>', 'number of samples (overrides the config; more samples extend an existing batch)', positiveInt)
   .option('--backend <name>', 'WebGL backend: auto, gpu, llvmpipe, swiftshader (env VLS_BACKEND)', 'auto')
+  .option('--prune', 'delete finished sample folders beyond --samples / the config\'s samples (default: keep them and warn)', false)
   .option('--quiet', 'no progress output', false)
   .showHelpAfterError();
 
 program.parse();
-const opts = program.opts<{ out?: string; workers?: number; samples?: number; backend: Backend | 'auto'; quiet: boolean }>();
+const opts = program.opts<{ out?: string; workers?: number; samples?: number; backend: Backend | 'auto'; quiet: boolean; prune: boolean }>();
 const configPath: string = program.args[0] ?? 'scenes/default.json';
 
 function fmtSec(s: number): string {
@@ -38,7 +39,8 @@ function fmtSec(s: number): string {
 
 async function main(): Promise<number> {
   let config = loadBatchConfig(configPath);
-  if (opts.samples !== undefined) config = { ...config, samples: opts.samples };
+  // Through the schema again: --samples gets the same bounds (and shard-count check) as the file.
+  if (opts.samples !== undefined) config = parseBatchConfig({ ...config, samples: opts.samples }, `${configPath} with --samples ${opts.samples}`);
   const outDir = path.resolve(opts.out ?? config.output.dir ?? path.join('output', config.name));
   const workers = resolveWorkerCount(config, opts.workers);
   const resumeCmd = `npm run render-batch -- ${configPath}${opts.out ? ` --out ${opts.out}` : ''}${opts.samples ? ` --samples ${opts.samples}` : ''}`;
@@ -60,6 +62,7 @@ async function main(): Promise<number> {
 
   const quiet = opts.quiet;
   let backendShown = false;
+  let firstSampleShown = false;
   const tty = !!process.stderr.isTTY;
   let bar: cliProgress.SingleBar | null = null;
   let renderStart = 0;
@@ -114,6 +117,11 @@ async function main(): Promise<number> {
           renderedAtStart = p.rendered;
         }
         if (!tty) process.stderr.write(`render-batch: ${p.message}\n`);
+        // Once per run, when the first browser is up: the first sample is slow and should not look like a hang.
+        if (!firstSampleShown) {
+          firstSampleShown = true;
+          say('render-batch: the first sample also compiles the shaders (~5 s more on an idle 2-core CPU, 20-30 s on a busy one); later samples are faster');
+        }
         return;
       case 'sample': {
         const { spp, eta } = rate(p);
@@ -157,6 +165,7 @@ async function main(): Promise<number> {
             say(`render-batch: ${m}`);
           },
       configFile: configPath,
+      prune: opts.prune,
     });
     if (!quiet) {
       const mb = (res.dataset.bytes / 1048576).toFixed(1);

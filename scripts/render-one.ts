@@ -1,4 +1,5 @@
 // npm run render-one -- <spec.json> [--out DIR]: renders one fully specified sample.
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { Renderer } from '../renderer/node/renderer.js';
@@ -6,6 +7,7 @@ import { readSampleSpec } from '../renderer/node/spec.js';
 import { writeSample } from '../renderer/node/write-sample.js';
 import type { Backend } from '../renderer/node/browser.js';
 import { encodeLightings, float32LE, ENCODING_FILES } from '../renderer/node/batch/encode.js';
+import { findInconsistentRenders } from '../renderer/node/batch/run.js';
 
 const program = new Command()
   .name('render-one')
@@ -27,11 +29,17 @@ const HEAD_RADIUS_M = 0.1;
 async function main(): Promise<void> {
   const spec = readSampleSpec(specPath);
   const out = path.resolve(opts.out ?? path.join('output', 'one', path.basename(specPath, '.json')));
+  // Checked before the browser starts (writeSample checks again when it writes): refusing only
+  // after a render wasted the whole render.
+  if (fs.existsSync(out) && !opts.overwrite) throw new Error(`sample folder ${out} already exists (pass --overwrite to replace it)`);
   const log = opts.quiet ? undefined : (m: string) => console.error(m);
   const renderer = await Renderer.launch({ backend: opts.backend, log });
   try {
     log?.(`browser ${renderer.info.chromium}, launch ${renderer.info.launchMs.toFixed(0)} ms, page ready ${renderer.info.pageReadyMs.toFixed(0)} ms`);
     const sample = await renderer.renderSample(spec);
+    // The batch engine's check: a camera that sees no head gives an empty mask, refused (nothing written).
+    const { bad, reason } = findInconsistentRenders([sample.mask], { width: sample.width });
+    if (bad.length) throw new Error(`${specPath}: ${reason}: check camera (distance, target, fovYDeg) and head; nothing written`);
     // The papers' lighting encodings of the whole lighting (environment + projected point lights).
     const [enc] = await encodeLightings([spec.lighting], HEAD_RADIUS_M, [0, 0, 0]);
     const meta = await writeSample(out, sample, renderer.info, {

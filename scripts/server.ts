@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { PROJECT_ROOT } from '../renderer/node/bundle.js';
+import { ASSET_ROOTS } from '../renderer/node/asset-roots.js';
 import { createApp } from '../server/app.js';
 import { JobManager, type JobExecutor } from '../server/jobs.js';
 import { EmbeddedExecutor } from '../server/executor-embedded.js';
@@ -29,7 +30,7 @@ const program = new Command()
   .option('--port <n>', 'port (0 = any free one)', port, 8787)
   .option('--host <addr>', 'address to bind; anything but loopback exposes the API to the network', '127.0.0.1')
   .option('--output <dir>', 'output root: datasets are <output>/<name>', 'output')
-  .option('--assets <dir...>', 'asset folders configs may read and the dashboard may serve (default: assets/ and ../shared/assets if present)')
+  .option('--assets <dir...>', 'asset folders configs may read and the dashboard may serve (default: assets/, ../shared/assets and the fetch-assets cache output/.cache/assets, those present)')
   .option('--redis <url>', 'queue shards on Redis (BullMQ) for `npm run worker` processes instead of rendering in this process')
   .option('--workers <n>', 'embedded mode: renderers per job (default: the config\'s workers)', positiveInt)
   .option('--backend <name>', 'embedded mode: WebGL backend auto|gpu|llvmpipe|swiftshader', 'auto')
@@ -38,7 +39,7 @@ program.parse();
 const o = program.opts<{ port: number; host: string; output: string; assets?: string[]; redis?: string; workers?: number; backend: Backend | 'auto' }>();
 
 const log = (m: string) => process.stderr.write(`[server] ${m}\n`);
-const assetDirs = o.assets ?? [path.join(PROJECT_ROOT, 'assets'), path.resolve(PROJECT_ROOT, '..', 'shared', 'assets')].filter((d) => fs.existsSync(d));
+const assetDirs = o.assets ?? [path.join(PROJECT_ROOT, 'assets'), ...ASSET_ROOTS].filter((d) => fs.existsSync(d));
 const assetRoots: FileRoot[] = assetDirs.map((d, i) => {
   const dir = path.resolve(d);
   if (!fs.existsSync(dir)) {

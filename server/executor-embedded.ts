@@ -1,6 +1,6 @@
 // Node-only. Runs a job in this process with the same engine as `npm run render-batch`
 // (runBatch: a pool of renderer workers, one Chromium each), mapping its progress onto the job.
-import path from 'node:path';
+import { resolveNamedDir } from '../renderer/node/names.js';
 import { runBatch } from '../renderer/node/batch/run.js';
 import type { Backend } from '../renderer/node/browser.js';
 import type { ExecutorContext, JobExecutor } from './jobs.js';
@@ -19,7 +19,7 @@ export class EmbeddedExecutor implements JobExecutor {
 
   async run({ job, outputRoot, signal }: ExecutorContext): Promise<void> {
     await runBatch(job.config, {
-      outDir: path.join(outputRoot, job.view.outDir),
+      outDir: resolveNamedDir(outputRoot, job.view.outDir, 'outDir'),
       workers: this.o.workers,
       backend: this.o.backend,
       signal,

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { writeJsonAtomic } from '../renderer/node/fs-atomic.js';
 import { BatchConfigSchema, type BatchConfig } from '../renderer/node/batch/config.js';
-import { missingSamples } from '../renderer/node/batch/run.js';
+import { finishedSamples } from '../renderer/node/batch/run.js';
+import { resolveNamedDir } from '../renderer/node/names.js';
 
 export type JobStatus = 'queued' | 'running' | 'finalizing' | 'done' | 'failed' | 'cancelling' | 'cancelled';
 export type ShardStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -104,16 +105,26 @@ export class Job extends EventEmitter {
 
   /** Recomputes done counts from the dataset folder (the truth on disk). */
   syncFromDisk(outputRoot: string): void {
-    const dir = path.join(outputRoot, this.view.outDir);
-    const missing = new Set(fs.existsSync(path.join(dir, 'samples')) ? missingSamples(this.config, dir) : Array.from({ length: this.config.samples }, (_, i) => i));
+    const dir = resolveNamedDir(outputRoot, this.view.outDir, 'outDir');
+    // Counts from the finished folders (bounded by what is on disk), not a set of every missing
+    // index (10M entries for the largest accepted batch).
+    const finished = fs.existsSync(path.join(dir, 'samples')) ? finishedSamples(dir) : new Set<number>();
+    const size = this.config.shardSize;
+    const perShard = new Map<number, number>();
+    let done = 0;
+    for (const i of finished) {
+      if (i >= this.config.samples) continue;
+      done++;
+      const k = Math.floor(i / size);
+      perShard.set(k, (perShard.get(k) ?? 0) + 1);
+    }
     for (const s of this.view.shards) {
-      let d = 0;
-      for (let i = s.start; i < s.end; i++) if (!missing.has(i)) d++;
+      const d = perShard.get(Math.floor(s.start / size)) ?? 0;
       s.done = d;
       if (d === s.end - s.start) s.status = 'done';
       else if (s.status === 'done') s.status = 'pending';
     }
-    this.view.done = this.config.samples - missing.size;
+    this.view.done = done;
   }
 
   markRunStart(): void {
@@ -242,6 +253,8 @@ export class JobManager extends EventEmitter {
       try {
         const view = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as JobView;
         view.config = BatchConfigSchema.parse(view.config);
+        // A job file edited by hand must not point a resume outside the output root.
+        resolveNamedDir(this.outputRoot, view.outDir, 'outDir');
         if (!['done', 'failed', 'cancelled'].includes(view.status)) {
           view.status = 'cancelled';
           view.log = [...(view.log ?? []), 'server restarted while this job ran: resume it to continue'];
@@ -274,6 +287,7 @@ export class JobManager extends EventEmitter {
   submit(config: BatchConfig): Job {
     if (this.closed) throw new Error('server is shutting down');
     const outDir = config.name;
+    resolveNamedDir(this.outputRoot, outDir, 'config.name'); // the schema's rule, checked where the folder is made
     const other = this.busyWith(outDir);
     if (other) throw new JobConflictError(`dataset "${outDir}" is already being rendered by job ${other.id}`);
     const id = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents, Worker, UnrecoverableError, type ConnectionOptions, type Job as BullJob } from 'bullmq';
 import { parseBatchConfig, type BatchConfig } from '../renderer/node/batch/config.js';
+import { resolveNamedDir } from '../renderer/node/names.js';
 import { prepareBatch, finishBatch, lockBatchDir, missingSamples, ShardRunner, StoppedError } from '../renderer/node/batch/run.js';
 import type { Backend } from '../renderer/node/browser.js';
 import type { ExecutorContext, JobExecutor } from './jobs.js';
@@ -91,7 +92,7 @@ export class QueueExecutor implements JobExecutor {
   async run({ job, outputRoot, signal }: ExecutorContext): Promise<void> {
     await this.ready;
     const config = job.config;
-    const outDir = path.join(outputRoot, job.view.outDir);
+    const outDir = resolveNamedDir(outputRoot, job.view.outDir, 'outDir');
     fs.mkdirSync(outDir, { recursive: true });
     const release = lockBatchDir(outDir);
     const client = await this.queue.client;
@@ -242,14 +243,19 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<{ worker:
 
   const processor = async (bj: BullJob<ShardJobData>) => {
     const d = bj.data;
-    if (!/^[A-Za-z0-9._-]+$/.test(d.outDir)) throw new UnrecoverableError(`bad dataset folder "${d.outDir}"`);
+    // The same rule as dataset names: one segment strictly under the output root (not "..").
+    let outDir: string;
+    try {
+      outDir = resolveNamedDir(outputRoot, d.outDir, 'outDir');
+    } catch (err) {
+      throw new UnrecoverableError(`bad dataset folder: ${(err as Error).message}`);
+    }
     let config: BatchConfig;
     try {
       config = parseBatchConfig(d.config, `shard ${bj.id}`);
     } catch (err) {
       throw new UnrecoverableError((err as Error).message);
     }
-    const outDir = path.join(outputRoot, d.outDir);
     const samplesDir = path.join(outDir, 'samples');
     if (!fs.existsSync(samplesDir)) throw new UnrecoverableError(`${samplesDir} does not exist on worker ${name}: is ${outputRoot} the shared output root (--output)?`);
     const client = await worker.client;

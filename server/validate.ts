@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BatchConfigSchema, contentConfig, type BatchConfig } from '../renderer/node/batch/config.js';
 import { checkBatchAssets } from '../renderer/node/batch/run.js';
+import { headDescriptorFiles } from '../renderer/node/head.js';
 import { sha256, stableStringify } from '../renderer/node/batch/dataset.js';
+import { resolveNamedDir } from '../renderer/node/names.js';
 
 export interface FieldIssue {
   /** dotted field path, e.g. "config.camera.yawDeg.1" */
@@ -42,6 +44,17 @@ function assetAllowed(ref: string, roots: string[]): boolean {
   return roots.some((r) => inside(r, abs) && inside(fs.existsSync(r) ? fs.realpathSync(r) : r, real));
 }
 
+/** An absolute file (e.g. named by a head descriptor) lies inside one of the roots, symlinks resolved. */
+function fileAllowed(abs: string, roots: string[]): boolean {
+  let real = abs;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    /* missing: reported by the asset check */
+  }
+  return roots.some((r) => inside(r, abs) && inside(fs.existsSync(r) ? fs.realpathSync(r) : r, real));
+}
+
 /**
  * The validated config, or ConfigRejected with one issue per bad field. `body` is the request
  * body: { "config": { ...batch config... } }.
@@ -61,6 +74,17 @@ export async function validateSubmission(body: unknown, opts: { assetRoots: stri
   const issues: FieldIssue[] = [];
   config.heads.forEach((h, i) => {
     if (h !== 'procedural' && !assetAllowed(h, opts.assetRoots)) issues.push({ path: `config.heads.${i}`, message: `"${h}" is not inside the server's asset roots (${opts.assetRoots.join(', ')})` });
+    // A descriptor inside the roots may still name files anywhere (baseDir, maps, glTF buffers).
+    else if (h !== 'procedural') {
+      let named: string[] = [];
+      try {
+        named = headDescriptorFiles(h);
+      } catch {
+        /* unreadable descriptor: reported by the asset check below */
+      }
+      const outside = named.find((f) => !fileAllowed(f, opts.assetRoots));
+      if (outside) issues.push({ path: `config.heads.${i}`, message: `head "${h}" names ${outside}, which is not inside the server's asset roots (${opts.assetRoots.join(', ')})` });
+    }
   });
   config.envMaps.forEach((m, i) => {
     if (!m.startsWith('builtin:') && !assetAllowed(m, opts.assetRoots)) issues.push({ path: `config.envMaps.${i}`, message: `"${m}" is not inside the server's asset roots (${opts.assetRoots.join(', ')})` });
@@ -76,7 +100,13 @@ export async function validateSubmission(body: unknown, opts: { assetRoots: stri
     throw new ConfigRejected(msg, [{ path: `config.${m ? m[1] : 'heads'}`, message: msg }]);
   }
   // A dataset folder made by another config is never mixed with this one.
-  const batchJson = path.join(opts.outputRoot, config.name, 'batch.json');
+  let datasetDir: string;
+  try {
+    datasetDir = resolveNamedDir(opts.outputRoot, config.name, 'config.name');
+  } catch (err) {
+    throw new ConfigRejected((err as Error).message, [{ path: 'config.name', message: (err as Error).message }]);
+  }
+  const batchJson = path.join(datasetDir, 'batch.json');
   if (fs.existsSync(batchJson)) {
     try {
       const prev = JSON.parse(fs.readFileSync(batchJson, 'utf8')) as { contentHash?: string };

@@ -21,9 +21,10 @@ import { resolveCamera } from '../renderer/shared/camera.js';
 import { PROJECT_ROOT } from '../renderer/node/bundle.js';
 import type { Renderer, RenderedSample } from '../renderer/node/renderer.js';
 import type { EnvImage } from '../renderer/shared/latlong.js';
+import { resolveAssetPath, SHARED_ASSETS } from '../renderer/node/asset-roots.js';
 
 const LPS = 'assets/heads/lee_perry_smith';
-const HAVE_LPS = fs.existsSync(path.join(PROJECT_ROOT, LPS, 'head.json')) && fs.existsSync('/work/shared/assets/heads/lee_perry_smith/LeePerrySmith.glb');
+const HAVE_LPS = fs.existsSync(path.join(PROJECT_ROOT, LPS, 'head.json')) && fs.existsSync(resolveAssetPath(path.join(SHARED_ASSETS, 'heads', 'lee_perry_smith', 'LeePerrySmith.glb')));
 
 const BASE: BatchConfigInput = {
   name: 'test-batch',

@@ -86,7 +86,9 @@ describe('camera simulation', function () {
       const a = await simulateCamera(img, w, h, ALL_ON, new Rng(42));
       const b = await simulateCamera(img, w, h, ALL_ON, new Rng(42));
       const c = await simulateCamera(img, w, h, ALL_ON, new Rng(43));
-      expect(a && b && c).to.not.equal(null);
+      expect(a, 'a').to.not.equal(null);
+      expect(b, 'b').to.not.equal(null);
+      expect(c, 'c').to.not.equal(null);
       expect(Buffer.compare(a!.bytes, b!.bytes)).to.equal(0);
       expect(a!.record).to.deep.equal(b!.record);
       expect(a!.fileName).to.equal('camera.jpg');

@@ -112,7 +112,8 @@ describe('dashboard (real Chromium)', function () {
     base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
     const args = ['--hide-scrollbars', '--disable-dev-shm-usage', '--font-render-hinting=none'];
     if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--no-sandbox');
-    browser = await puppeteer.launch({ executablePath: findBrowser().path, headless: true, args, pipe: true });
+    const found = await findBrowser();
+    browser = await puppeteer.launch({ executablePath: found.path, headless: found.headless, args, pipe: true });
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1000 });
     page.on('pageerror', (e) => console.error(`[dashboard page error] ${(e as Error).message}`));

@@ -16,9 +16,11 @@ import { readExr, writeExr } from '../renderer/node/exr.js';
 import { writePng } from '../renderer/node/image-io.js';
 import { srgbEncode } from '../renderer/shared/color.js';
 import { Rng } from '../renderer/shared/rng.js';
+import { skipBecause } from './support/skip.js';
 import { PROJECT_ROOT } from '../renderer/node/bundle.js';
 
 const PY = '/usr/bin/python3';
+const NO_PY = 'python3 with numpy, scipy and scikit-image not installed (Debian: python3-numpy python3-scipy python3-skimage)';
 
 function havePython(): boolean {
   try {
@@ -132,7 +134,7 @@ describe('evaluation', function () {
   });
 
   it('RMSE, PSNR, SSIM (masked and unmasked) and the temporal metrics agree with scikit-image/scipy to 1e-3', function () {
-    if (!havePython()) this.skip(); // needs Debian's python3-numpy, python3-scipy, python3-skimage
+    if (!havePython()) skipBecause(this, NO_PY);
     const dir = path.join(tmp, 'ref');
     fs.mkdirSync(dir);
     execFileSync(PY, ['-c', PY_REFERENCE, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -171,6 +173,7 @@ describe('evaluation', function () {
   });
 
   describe('npm run eval (child process) on rendered ground truth', () => {
+    let ssimCheck: { rows: Record<string, string>[]; pyDir: string } | undefined;
     it('dataset: prints the summary table and writes per-image CSV values that match an independent computation', async function () {
       const data = path.join(tmp, 'dataset');
       const config = parseBatchConfig({
@@ -246,8 +249,20 @@ describe('evaluation', function () {
       // noise of sigma in display values: RMSE ~ sigma (less where clipped at 0 / 1)
       expect(Number(rows[0].rmse)).to.be.within(0.8 * sigma, 1.05 * sigma);
       // SSIM: scikit-image on the same display-domain images, masked the same way
-      if (havePython()) {
-        const py = execFileSync(PY, ['-c', String.raw`
+      ssimCheck = { rows, pyDir }; // cross-checked by the next test
+      // mismatched names fail and say the rule
+      fs.mkdirSync(path.join(pred, '000009'));
+      fs.copyFileSync(path.join(pred, '000000', 'target_k.png'), path.join(pred, '000009', 'target_k.png'));
+      const bad = runEval(['--pred', pred, '--gt', data, '--csv', csv]);
+      expect(bad.code).to.equal(1);
+      expect(bad.stderr).to.match(/no ground truth .*matching rule/);
+    });
+
+    it('dataset: SSIM per image matches scikit-image on the same images', function () {
+      if (!havePython()) skipBecause(this, NO_PY);
+      if (!ssimCheck) throw new Error('the dataset test above did not run');
+      const { rows, pyDir } = ssimCheck;
+      const py = execFileSync(PY, ['-c', String.raw`
 import json, sys
 import numpy as np
 from skimage.metrics import structural_similarity
@@ -262,15 +277,8 @@ for k in range(2):
     res.append(float(S[m & inner].mean()))
 print(json.dumps(res))
 `, pyDir], { encoding: 'utf8' });
-        const ssims = JSON.parse(py) as number[];
-        for (const [k, row] of rows.entries()) expect(Number(row.ssim), `SSIM ${row.id}`).to.be.closeTo(ssims[k], 1e-3);
-      }
-      // mismatched names fail and say the rule
-      fs.mkdirSync(path.join(pred, '000009'));
-      fs.copyFileSync(path.join(pred, '000000', 'target_k.png'), path.join(pred, '000009', 'target_k.png'));
-      const bad = runEval(['--pred', pred, '--gt', data, '--csv', csv]);
-      expect(bad.code).to.equal(1);
-      expect(bad.stderr).to.match(/no ground truth .*matching rule/);
+      const ssims = JSON.parse(py) as number[];
+      for (const [k, row] of rows.entries()) expect(Number(row.ssim), `SSIM ${row.id}`).to.be.closeTo(ssims[k], 1e-3);
     });
 
     it('sequence: temporal and flow-warped errors per pair of neighbouring frames', async function () {

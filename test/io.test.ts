@@ -25,9 +25,11 @@ import {
   resolveEnvMap,
   contentHash,
 } from '../renderer/node/envmap-io.js';
+import { skipBecause } from './support/skip.js';
+import { resolveAssetPath, SHARED_ASSETS } from '../renderer/node/asset-roots.js';
 
 const PY = '/usr/bin/python3';
-const REAL_HDR = '/work/shared/assets/envmaps/studio_small_03_1k.hdr';
+const REAL_HDR = resolveAssetPath(path.join(SHARED_ASSETS, 'envmaps', 'studio_small_03_1k.hdr'));
 
 function hasTool(p: string): boolean {
   try {
@@ -37,6 +39,9 @@ function hasTool(p: string): boolean {
     return false;
   }
 }
+const NO_PY = 'python3 with numpy and Pillow not installed (Debian: python3-numpy python3-pil)';
+const NO_EXRHEADER = 'exrheader not installed (Debian: openexr)';
+const NO_OIIO = 'OpenImageIO oiiotool/iinfo not installed (Debian: openimageio-tools)';
 const HAVE = {
   exrheader: hasTool('exrheader'),
   oiiotool: hasTool('oiiotool'),
@@ -196,7 +201,7 @@ describe('half float conversion', () => {
   });
 
   it('matches numpy float16 (RNE) bit-for-bit, incl. denormals and overflow', async function () {
-    if (!HAVE.py) this.skip();
+    if (!HAVE.py) skipBecause(this, NO_PY);
     this.timeout(10000);
     const r = rng(11);
     const n = 100_000;
@@ -299,7 +304,7 @@ describe('OpenEXR writer', function () {
   }
 
   it('exrheader lists sorted channels, pixel types, compression, dataWindow and attributes', function () {
-    if (!HAVE.exrheader) this.skip();
+    if (!HAVE.exrheader) skipBecause(this, NO_EXRHEADER);
     for (const c of cases) {
       const out = run('exrheader', [path.join(tmp, c.file)]);
       const chans = [...out.matchAll(/^\s+(\S+), (16|32)-bit floating-point, sampling 1 1$/gm)].map((m) => [m[1], m[2]]);
@@ -315,7 +320,7 @@ describe('OpenEXR writer', function () {
   });
 
   it('OpenImageIO reads back every pixel (values > 1, negatives, short last zip block)', function () {
-    if (!HAVE.oiiotool || !HAVE.iinfo) this.skip();
+    if (!HAVE.oiiotool || !HAVE.iinfo) skipBecause(this, NO_OIIO);
     for (const c of cases) {
       const file = path.join(tmp, c.file);
       const e = expected.get(c.file)!;
@@ -381,7 +386,7 @@ describe('OpenEXR writer', function () {
   });
 
   it('built-in decoder reads files compressed by OpenEXR itself (zip, zips, none; half and float)', async function () {
-    if (!HAVE.oiiotool) this.skip();
+    if (!HAVE.oiiotool) skipBecause(this, NO_OIIO);
     const src = path.join(tmp, 'rgba_half_zip.exr');
     const e = expected.get('rgba_half_zip.exr')!;
     for (const [comp, depth] of [['zip', 'half'], ['zips', 'half'], ['none', 'float'], ['zip', 'float']] as const) {
@@ -516,7 +521,7 @@ describe('PNG IO (sharp) and atomic writes', function () {
 
         if (bitDepth === 16 && channels !== 1) {
           // PIL cannot hold 16-bit RGB(A); use OpenImageIO (libpng) instead.
-          if (!HAVE.oiiotool) this.skip();
+          if (!HAVE.oiiotool) skipBecause(this, NO_OIIO);
           // Keep alpha unassociated (OIIO premultiplies PNG colour on read by default).
           const dump = parseDump(run('oiiotool', ['--iconfig', 'oiio:UnassociatedAlpha', '1', '--dumpdata', file]), W, H);
           for (let i = 0; i < W * H; i++) {
@@ -525,7 +530,7 @@ describe('PNG IO (sharp) and atomic writes', function () {
             }
           }
         } else {
-          if (!HAVE.py) this.skip();
+          if (!HAVE.py) skipBecause(this, NO_PY);
           const out = run(PY, [
             '-c',
             'import sys, json, numpy as np\nfrom PIL import Image\nim = Image.open(sys.argv[1])\na = np.asarray(im)\n' +
@@ -589,7 +594,7 @@ describe('environment maps', function () {
   });
 
   it('builtin:studio matches OpenImageIO per pixel (negatives clamped) and in orientation', async function () {
-    if (!HAVE.oiiotool) this.skip();
+    if (!HAVE.oiiotool) skipBecause(this, NO_OIIO);
     // three's DWAB decoder and OpenEXR's disagree on the *negative* ringing lobes around
     // the lights (e.g. (117,64): three -13.2 vs OpenEXR -136.4), but after clamping
     // negatives to 0 they agree within ~0.5% everywhere (sums within 0.1%).
@@ -616,7 +621,7 @@ describe('environment maps', function () {
   });
 
   it('loads the real studio_small_03_1k.hdr as 1024x512, matching OpenImageIO', async function () {
-    if (!existsSync(REAL_HDR)) this.skip();
+    if (!existsSync(REAL_HDR)) skipBecause(this, 'studio_small_03_1k.hdr absent (../shared/assets or npm run fetch-assets)');
     const img = await readEnvMap(REAL_HDR);
     expect([img.width, img.height]).to.deep.equal([1024, 512]);
     if (!HAVE.oiiotool) return;
@@ -651,7 +656,7 @@ describe('environment maps', function () {
     it('truncated .hdr (first 40% of the bytes)', async function () {
       let src = REAL_HDR;
       if (!existsSync(src)) {
-        if (!HAVE.oiiotool) this.skip();
+        if (!HAVE.oiiotool) skipBecause(this, NO_OIIO);
         src = path.join(tmp, 'gen.hdr');
         run('oiiotool', ['--pattern', 'noise:type=uniform:min=0:max=2', '64x32', '3', '-o', src]);
       }

@@ -15,9 +15,11 @@ import { envFromFunction, type EnvImage } from '../renderer/shared/latlong.js';
 import { writeExr } from '../renderer/node/exr.js';
 import { PASS_NAMES } from '../renderer/passes/index.js';
 import { srgbEncode } from '../renderer/shared/color.js';
+import { skipBecause, SHARED_ASSETS } from './support/skip.js';
+import { resolveAssetPath } from '../renderer/node/asset-roots.js';
 
 const LPS = path.resolve('assets/heads/lee_perry_smith');
-const SHARED_LPS = path.resolve('../shared/assets/heads/lee_perry_smith');
+const SHARED_LPS = resolveAssetPath(path.join(SHARED_ASSETS, 'heads', 'lee_perry_smith'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vls-render-'));
 
 const S = 128;
@@ -251,7 +253,7 @@ describe('renderer (real Chromium + WebGL)', function () {
     try {
       stats = execFileSync('oiiotool', ['--stats', path.join(dir, 'beauty.exr')], { encoding: 'utf8' });
     } catch {
-      this.skip(); // openimageio-tools not installed (.ci/run installs it)
+      skipBecause(this, 'OpenImageIO oiiotool not installed (Debian: openimageio-tools)');
       return;
     }
     const header = execFileSync('exrheader', [path.join(dir, 'depth.exr')], { encoding: 'utf8' });
@@ -274,8 +276,7 @@ from PIL import Image
 m = Image.open(sys.argv[1]); p = Image.open(sys.argv[2])
 print(json.dumps([m.mode, m.size, m.getpixel((0,0)), m.getpixel((${S / 2},${S / 2})), p.mode, p.size]))`, path.join(dir, 'mask.png'), path.join(dir, 'preview.png')], { encoding: 'utf8' });
     } catch {
-      this.skip();
-      return;
+      skipBecause(this, 'python3 with Pillow not installed (Debian: python3-pil)');
     }
     const [mode, size, corner, centre, pmode, psize] = JSON.parse(out);
     expect(mode).to.match(/^I/); // 16-bit greyscale
@@ -344,7 +345,7 @@ print(json.dumps([m.mode, m.size, m.getpixel((0,0)), m.getpixel((${S / 2},${S / 
   });
 
   it('renders the real scan with its texture on the face (matches the asset\'s independent front albedo view)', async function () {
-    if (!fs.existsSync(SHARED_LPS)) this.skip();
+    if (!fs.existsSync(SHARED_LPS)) skipBecause(this, 'Lee Perry-Smith scan absent (../shared/assets or npm run fetch-assets)');
     // Near-orthographic front view of the albedo pass, framed like preview_front_albedo.png.
     const render = async (headDir: string) => {
       const s = await renderer.renderSample(spec({

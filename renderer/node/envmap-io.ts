@@ -20,11 +20,19 @@ import * as path from 'node:path';
 import * as THREE from 'three';
 import { HDRLoader } from 'three/examples/jsm/loaders/HDRLoader.js';
 import type { EnvImage } from '../shared/latlong.js';
-import { decodeExr } from './exr.js';
+import { decodeExr, parseExrHeader } from './exr.js';
 
 export type { EnvImage };
 
 export const ENVMAP_EXTENSIONS = ['.hdr', '.exr'] as const;
+
+/**
+ * Largest map accepted (2:1). Decoding needs several float copies of the image: a 16384x8192
+ * HDR peaked at 6.4 GB in Node; at 8192x4096 a quarter of that. Larger maps are refused before
+ * decoding, naming the file and this limit (resize them first, e.g. with oiiotool --resize).
+ */
+export const MAX_ENV_WIDTH = 8192;
+export const MAX_ENV_HEIGHT = 4096;
 const BUILTIN_PREFIX = 'builtin:';
 
 export interface ReadEnvMapOptions {
@@ -249,16 +257,72 @@ function decodeExrEnv(buf: Buffer, label: string): EnvImage {
 // ------------------------------------------------------------------------------------
 // public API
 
+function formatOf(buf: Buffer, label: string): 'hdr' | 'exr' {
+  const ext = path.extname(label).toLowerCase();
+  if (ext === '.hdr' || ext === '.rgbe' || ext === '.pic') return 'hdr';
+  if (ext === '.exr') return 'exr';
+  if (buf.length >= 4 && buf.readUInt32BE(0) === 0x762f3101) return 'exr';
+  if (buf.length >= 2 && buf[0] === 0x23 && buf[1] === 0x3f) return 'hdr';
+  throw new Error(`unrecognised format (extension '${ext}'; expected .hdr or .exr)`);
+}
+
+/** Width x height from the header alone (no pixel decode); throws on a bad header. */
+function headerSize(buf: Buffer, fmt: 'hdr' | 'exr'): { width: number; height: number } {
+  if (fmt === 'hdr') return parseRgbeHeader(buf);
+  if (buf.length === 0) throw new Error('empty file (0 bytes)');
+  const dw = parseExrHeader(buf).dataWindow;
+  return { width: dw.xMax - dw.xMin + 1, height: dw.yMax - dw.yMin + 1 };
+}
+
+function checkSizeLimit(width: number, height: number): void {
+  if (width > MAX_ENV_WIDTH || height > MAX_ENV_HEIGHT) {
+    throw new Error(`map is ${width}x${height}, larger than the limit ${MAX_ENV_WIDTH}x${MAX_ENV_HEIGHT} (decoding would need ~${((width * height * 48) / 2 ** 30).toFixed(1)} GiB); resize it first, e.g. oiiotool in.hdr --resize ${MAX_ENV_WIDTH}x${MAX_ENV_HEIGHT} -o out.hdr`);
+  }
+}
+
+/**
+ * Checks a map without decoding its pixels: readable, format header, dimensions within the
+ * limit, 2:1 aspect and (Radiance) complete scanline data. Used up front for every map of a
+ * batch (checkBatchAssets); full pixel validation happens when a map is loaded.
+ */
+export async function checkEnvMapFile(file: string, opts: { allowAnyAspect?: boolean } = {}): Promise<{ width: number; height: number }> {
+  let buf: Buffer;
+  try {
+    buf = await fsp.readFile(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`${file}: cannot load environment map: ${e.code === 'ENOENT' ? 'file not found' : e.code === 'EISDIR' ? 'not a regular file' : e.message}`, { cause: err });
+  }
+  try {
+    const fmt = formatOf(buf, file);
+    const size = headerSize(buf, fmt);
+    if (!(size.width > 0 && size.height > 0)) throw new Error(`bad resolution ${size.width}x${size.height}`);
+    checkSizeLimit(size.width, size.height);
+    if (!opts.allowAnyAspect && size.width !== 2 * size.height) {
+      throw new Error(`wrong aspect ${size.width}x${size.height} (${(size.width / size.height).toFixed(3)}:1); an equirectangular map must be 2:1`);
+    }
+    if (fmt === 'hdr') checkRgbeData(buf, parseRgbeHeader(buf));
+    return size;
+  } catch (err) {
+    throw new Error(`${file}: cannot load environment map: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** Decode an env map from bytes; `label` names the source in errors and picks the format by extension. */
 export function decodeEnvMap(buf: Buffer, label: string, opts: ReadEnvMapOptions = {}): EnvImage {
   let img: EnvImage;
   try {
-    const ext = path.extname(label).toLowerCase();
-    if (ext === '.hdr' || ext === '.rgbe' || ext === '.pic') img = decodeHdr(buf);
-    else if (ext === '.exr') img = decodeExrEnv(buf, label);
-    else if (buf.length >= 4 && buf.readUInt32BE(0) === 0x762f3101) img = decodeExrEnv(buf, label);
-    else if (buf.length >= 2 && buf[0] === 0x23 && buf[1] === 0x3f) img = decodeHdr(buf);
-    else throw new Error(`unrecognised format (extension '${ext}'; expected .hdr or .exr)`);
+    const fmt = formatOf(buf, label);
+    // Refuse oversized maps from the header, before the decoder allocates gigabytes.
+    // (A bad header is left to the decoder, whose messages say more.)
+    let size: { width: number; height: number } | null = null;
+    try {
+      size = headerSize(buf, fmt);
+    } catch {
+      /* reported by the decoder below */
+    }
+    if (size) checkSizeLimit(size.width, size.height);
+    img = fmt === 'hdr' ? decodeHdr(buf) : decodeExrEnv(buf, label);
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
     throw new Error(`${label}: cannot load environment map: ${msg}`, { cause: err });

@@ -8,8 +8,10 @@ import { z } from 'zod';
 import { canonicalMatrix } from '../shared/frame.js';
 import type { PageHead, Vec3 } from '../shared/protocol.js';
 import { PROJECT_ROOT } from './bundle.js';
+import { resolveAssetPath } from './asset-roots.js';
 import { ensureProceduralHead } from './procedural-head.js';
 import { formatZodIssues, readJsonFile } from './json-file.js';
+import { checkMeshGeometry, gltfExternalFiles } from './mesh-check.js';
 
 const AxisSchema = z.enum(['+X', '-X', '+Y', '-Y', '+Z', '-Z']);
 
@@ -95,6 +97,31 @@ function checkMesh(file: string): void {
   } else if (ext === '.obj') {
     if (!/^v\s/m.test(buf.toString('utf8'))) throw new Error(`head mesh ${file} has no vertices ("v" lines)`);
   }
+  // The container parses; now the geometry itself (garbage vertex bytes render NaN passes).
+  checkMeshGeometry(file, buf);
+}
+
+/**
+ * Every file a head descriptor names (descriptor, mesh, maps, a .gltf's external buffers and
+ * images), resolved to absolute paths, without checking them. The server uses it to keep a
+ * descriptor inside the asset roots: `baseDir` and map paths may point anywhere.
+ */
+export function headDescriptorFiles(ref: string, opts: { cwd?: string } = {}): string[] {
+  const target = path.resolve(opts.cwd ?? process.cwd(), ref);
+  const descriptorPath = fs.existsSync(target) && fs.statSync(target).isDirectory() ? path.join(target, 'head.json') : target;
+  const out = [descriptorPath];
+  if (!fs.existsSync(descriptorPath)) return out;
+  const parsed = HeadDescriptorSchema.safeParse(readJsonFile(descriptorPath, 'head descriptor'));
+  if (!parsed.success) return out; // reported by resolveHead
+  const d = parsed.data;
+  const base = resolveAssetPath(path.resolve(path.dirname(descriptorPath), d.baseDir ?? '.')); // ../shared/assets or the fetch-assets cache
+  const mesh = path.resolve(base, d.mesh);
+  out.push(mesh, ...gltfExternalFiles(mesh));
+  for (const k of ['albedo', 'normal', 'specular', 'roughness'] as const) {
+    const m = d.maps[k];
+    if (m) out.push(path.resolve(base, m));
+  }
+  return out;
 }
 
 /**
@@ -116,7 +143,7 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
   const parsed = HeadDescriptorSchema.safeParse(raw);
   if (!parsed.success) throw new Error(formatZodIssues(parsed.error, `head descriptor ${descriptorPath}`));
   const d = parsed.data;
-  const base = path.resolve(path.dirname(descriptorPath), d.baseDir ?? '.');
+  const base = resolveAssetPath(path.resolve(path.dirname(descriptorPath), d.baseDir ?? '.')); // ../shared/assets or the fetch-assets cache
   const files: ResolvedHead['files'] = { mesh: path.resolve(base, d.mesh) };
   for (const k of ['albedo', 'normal', 'specular', 'roughness'] as const) {
     const m = d.maps[k];

@@ -3,7 +3,7 @@
 // crashed page, lost WebGL context or closed browser rejects instead of hanging.
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
-import { launchBrowser, probeBackend, findBrowser, type Backend, type ProbeResult } from './browser.js';
+import { launchBrowser, probeBackend, describeChoice, type Backend, type ProbeResult } from './browser.js';
 import { ensurePageBundle, PROJECT_ROOT } from './bundle.js';
 import { PageServer } from './page-server.js';
 import { resolveHead, toPageHead, type ResolvedHead } from './head.js';
@@ -132,15 +132,15 @@ export class Renderer {
 
   static async launch(options: RendererOptions = {}): Promise<Renderer> {
     const opts = { timeoutMs: 120_000, cacheRoot: path.join(PROJECT_ROOT, 'output', '.cache'), ...options };
-    findBrowser(); // fails early with the fixing command
-    const [probe, bundleDir] = await Promise.all([probeBackend(opts.backend), ensurePageBundle(opts.cacheRoot)]);
-    opts.log?.(`renderer backend: ${probe.backend} (${probe.renderer}; ${probe.reason})`);
+    // Finds (or unpacks) the browser first: a BrowserLaunchError names the path and the fix.
+    const [probe, bundleDir] = await Promise.all([probeBackend(opts.backend, { log: opts.log }), ensurePageBundle(opts.cacheRoot)]);
+    opts.log?.(describeChoice(probe));
     const server = new PageServer(bundleDir);
     const origin = await server.start();
     const t0 = performance.now();
     let browser: Browser | null = null;
     try {
-      browser = await launchBrowser(probe.backend);
+      browser = await launchBrowser(probe.backend, { browser: probe.browser });
       const launchMs = performance.now() - t0;
       const page = await browser.newPage();
       const t1 = performance.now();

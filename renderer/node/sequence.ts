@@ -29,7 +29,11 @@ import path from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Renderer, type RendererOptions, type RenderedSample } from './renderer.js';
-import { parseSampleSpec, CameraSchema, RenderOptionsSchema, OutputOptionsSchema, type SampleSpec } from './spec.js';
+import { parseSampleSpec, CameraSchema, RenderOptionsSchema, OutputOptionsSchema, MAX_IMAGE_SIZE, type SampleSpec } from './spec.js';
+import { nameFromFile, safeNameSchema } from './names.js';
+
+/** Longest sequence (frames); see the schema. */
+export const MAX_SEQUENCE_FRAMES = 100_000;
 import { writeSample } from './write-sample.js';
 import { writeJsonAtomic } from './fs-atomic.js';
 import { formatZodIssues, readJsonFile } from './json-file.js';
@@ -113,13 +117,15 @@ const TargetPathSchema = LightingPathShape(0, { map: 'builtin:city' });
 export const SequenceConfigSchema = z
   .object({
     $schema: z.string().optional(),
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').default('sequence'),
+    name: safeNameSchema().default('sequence'),
     description: z.string().optional(),
     head: z.string().min(1).default('procedural'),
-    width: z.number().int().min(16).max(4096).default(256),
-    height: z.number().int().min(16).max(4096).default(256),
-    frames: z.number().int().min(2).default(16),
-    fps: z.number().positive().default(25),
+    width: z.number().int().min(16).max(MAX_IMAGE_SIZE).default(256),
+    height: z.number().int().min(16).max(MAX_IMAGE_SIZE).default(256),
+    // The plan holds every frame (specs, poses) in memory and each frame is a folder: 100k frames
+    // is over an hour of video at 25 fps, far beyond a training clip.
+    frames: z.number().int().min(2).max(MAX_SEQUENCE_FRAMES).default(16),
+    fps: z.number().positive().max(1000).default(25),
     seed: z.number().int().min(0).max(0xffffffff).default(0),
     camera: CameraSchema.default(CameraSchema.parse({})).describe('The world camera (fixed), as in a sample spec.'),
     motion: MotionSchema.default(MotionSchema.parse({})),
@@ -182,7 +188,7 @@ export function parseSequenceConfig(raw: unknown, where = 'sequence config'): Se
 
 export function loadSequenceConfig(file: string): SequenceConfig {
   const raw = readJsonFile(file, 'sequence config') as Record<string, unknown>;
-  if (raw && typeof raw === 'object' && raw.name === undefined) raw.name = path.basename(file, '.json').replace(/[^A-Za-z0-9._-]/g, '_');
+  if (raw && typeof raw === 'object' && raw.name === undefined) raw.name = nameFromFile(path.basename(file, '.json'), 'sequence');
   return parseSequenceConfig(raw, `sequence config ${file}`);
 }
 

@@ -3,28 +3,45 @@
 import { z } from 'zod';
 import { PASS_NAMES } from '../passes/index.js';
 import { formatZodIssues, readJsonFile } from './json-file.js';
+import { safeNameSchema } from './names.js';
 
 const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
 
 /** Each shadowed point light takes a cube-map texture unit; 4 is Babylon's per-material limit. */
 export const MAX_POINT_LIGHTS = 4;
 
+/** Rendered image side, and environment layers summed per lighting (each is a full map in memory). */
+export const MAX_IMAGE_SIZE = 4096;
+export const MAX_ENV_LAYERS = 64;
+
+/**
+ * Bound on environment intensity, weight and their product, and on point-light intensity:
+ * keeps weight x intensity x map values finite in float32 (the encodings) and far from
+ * overflow; a render that still exceeds half range (65504) is refused when written.
+ */
+export const MAX_LIGHT_SCALE = 1e6;
+
 export const EnvLayerSchema = z
   .object({
     /** 'builtin:NAME', a .hdr/.exr path. */
     map: z.string().min(1),
     rotationDeg: z.number().default(0),
-    intensity: z.number().min(0).default(1),
-    weight: z.number().min(0).default(1),
+    intensity: z.number().min(0).max(MAX_LIGHT_SCALE).default(1),
+    weight: z.number().min(0).max(MAX_LIGHT_SCALE).default(1),
   })
-  .strict();
+  .strict()
+  .superRefine((l, ctx) => {
+    if (l.intensity * l.weight > MAX_LIGHT_SCALE) {
+      ctx.addIssue({ code: 'custom', path: ['intensity'], message: `intensity x weight = ${l.intensity * l.weight} exceeds ${MAX_LIGHT_SCALE}` });
+    }
+  });
 
 export const PointLightSchema = z
   .object({
     position: Vec3,
     color: Vec3.default([1, 1, 1]),
     /** Babylon PointLight intensity with inverse-square falloff (radiant intensity, W/sr-like units). */
-    intensity: z.number().min(0),
+    intensity: z.number().min(0).max(MAX_LIGHT_SCALE),
     /** Emitter radius in metres (soft specular highlight size). */
     radius: z.number().min(0).default(0.02),
   })
@@ -32,19 +49,31 @@ export const PointLightSchema = z
 
 export const LightingSchema = z
   .object({
-    environment: z.array(EnvLayerSchema).default([]),
+    environment: z.array(EnvLayerSchema).max(MAX_ENV_LAYERS).default([]),
     pointLights: z.array(PointLightSchema).max(MAX_POINT_LIGHTS).default([]),
   })
   .strict();
 
+/**
+ * Camera bounds. Heads are ~0.2 m across at the origin: closer than 5 cm the camera is inside the
+ * head (nothing rendered), beyond 100 m it is a few pixels and depth precision is gone; a target
+ * beyond 100 m cannot frame the head. Angles within +-10 turns keep float error negligible.
+ */
+export const MIN_CAMERA_DISTANCE = 0.05;
+export const MAX_CAMERA_DISTANCE = 100;
+export const MAX_TARGET_M = 100;
+export const MAX_ANGLE_DEG = 3600;
+
+const Coord = z.number().min(-MAX_TARGET_M).max(MAX_TARGET_M);
+
 export const CameraSchema = z
   .object({
-    yawDeg: z.number().default(0),
+    yawDeg: z.number().min(-MAX_ANGLE_DEG).max(MAX_ANGLE_DEG).default(0),
     pitchDeg: z.number().min(-89).max(89).default(0),
-    rollDeg: z.number().default(0),
-    distance: z.number().positive().default(0.75),
+    rollDeg: z.number().min(-MAX_ANGLE_DEG).max(MAX_ANGLE_DEG).default(0),
+    distance: z.number().min(MIN_CAMERA_DISTANCE).max(MAX_CAMERA_DISTANCE).default(0.75),
     fovYDeg: z.number().gt(1).lt(170).default(25),
-    target: Vec3.default([0, 0.02, 0]),
+    target: z.tuple([Coord, Coord, Coord]).default([0, 0.02, 0]),
   })
   .strict();
 
@@ -80,10 +109,10 @@ export const OutputOptionsSchema = z
 
 export const SampleSpecSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').optional(),
+    id: safeNameSchema().optional(),
     head: z.string().min(1).default('procedural'),
-    width: z.number().int().min(16).max(4096).default(512),
-    height: z.number().int().min(16).max(4096).default(512),
+    width: z.number().int().min(16).max(MAX_IMAGE_SIZE).default(512),
+    height: z.number().int().min(16).max(MAX_IMAGE_SIZE).default(512),
     camera: CameraSchema.default(CameraSchema.parse({})),
     lighting: LightingSchema.default({ environment: [{ map: 'builtin:studio', rotationDeg: 0, intensity: 1, weight: 1 }], pointLights: [] }),
     background: z.union([z.literal('transparent'), z.literal('environment'), z.object({ color: Vec3 }).strict()]).default('transparent'),
@@ -97,7 +126,7 @@ export const SampleSpecSchema = z
       }),
     render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})),
     output: OutputOptionsSchema.default(OutputOptionsSchema.parse({})),
-    seed: z.number().int().min(0).default(0),
+    seed: z.number().int().min(0).max(0xffffffff).default(0),
   })
   .strict();
 

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { getPass, type PassFile } from '../passes/index.js';
-import { writeJsonAtomic } from './fs-atomic.js';
+import { writeJsonFileAtomic } from './json-file.js';
+import { HALF_MAX } from '../shared/half.js';
 import type { RenderedSample, RendererInfo } from './renderer.js';
 
 const require = createRequire(import.meta.url);
@@ -67,6 +68,66 @@ export function buildMeta(s: RenderedSample, info: RendererInfo, files: PassFile
   };
 }
 
+/** First non-finite value of an interleaved buffer: how many, and where. */
+function nonFinite(a: Float32Array, channels: number, width: number): { count: number; where: string } | null {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v - v !== 0) { // NaN or +-Inf
+      if (count++ === 0) first = i;
+    }
+  }
+  if (count === 0) return null;
+  const p = Math.floor(first / channels);
+  return { count, where: `pixel (x=${p % width}, y=${Math.floor(p / width)}) channel ${first % channels} = ${a[first]}` };
+}
+
+/**
+ * Refuses a rendered sample with NaN/Inf in any pass (garbage mesh data, overflowing lights)
+ * or, for half EXRs, values beyond half range (they would be written as Inf). Nothing is
+ * written before this passes. The error names the head, its mesh and the pass.
+ */
+export function checkRenderedValues(sample: RenderedSample): void {
+  const head = `head ${sample.head.descriptorPath} (mesh ${sample.head.files.mesh})`;
+  const passesOf = (mode: string) => sample.spec.passes.filter((n) => getPass(n).requires.includes(mode as never));
+  const w = sample.width;
+  const problems: string[] = [];
+  for (const [mode, data] of Object.entries(sample.modes) as [string, Float32Array][]) {
+    const bad = nonFinite(data, data.length / (w * sample.height), w);
+    if (bad) {
+      problems.push(
+        `pass ${passesOf(mode).join('/') || mode} (render mode "${mode}") has ${bad.count} non-finite (NaN/Inf) value(s), first at ${bad.where}` +
+          (mode === 'depth' ? '' : ` (values beyond the half-float maximum ${HALF_MAX} of the page transfer become Inf: check the mesh and lower light intensities)`),
+      );
+    }
+  }
+  const m = nonFinite(sample.mask, 1, w);
+  if (m) problems.push(`pass mask has ${m.count} non-finite value(s), first at ${m.where}`);
+  if (sample.background) {
+    const b = nonFinite(sample.background, 3, w);
+    if (b) problems.push(`the environment background (beauty) has ${b.count} non-finite value(s), first at ${b.where}`);
+  }
+  if (problems.length) throw new Error(`${head}: refusing to write the sample: ${problems.join('; ')}`);
+  if (sample.spec.output.exrPixelType !== 'half') return;
+  // Half EXRs: a value above HALF_MAX is stored as Inf. Only beauty can get there (the page's
+  // modes are half already; compositing adds the float background): refuse, naming the fix.
+  const beauty = sample.modes.beauty;
+  if (beauty && sample.background && sample.spec.passes.includes('beauty')) {
+    const bg = sample.background;
+    for (let p = 0; p < sample.mask.length; p++) {
+      for (let c = 0; c < 3; c++) {
+        const v = beauty[p * 4 + c] + (1 - sample.mask[p]) * bg[p * 3 + c];
+        if (Math.abs(v) > HALF_MAX) {
+          throw new Error(
+            `${head}: refusing to write the sample: pass beauty composited over the environment background has ${v} at pixel (x=${p % w}, y=${Math.floor(p / w)}), beyond the half-float maximum ${HALF_MAX}; set output.exrPixelType to "float" or lower the environment intensity`,
+          );
+        }
+      }
+    }
+  }
+}
+
 /** Writes `sample` into `outDir` (the sample's own folder). Returns the meta object written. */
 export async function writeSample(outDir: string, sample: RenderedSample, info: RendererInfo, opts: WriteOptions = {}) {
   const t0 = performance.now();
@@ -74,6 +135,7 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
   if (fs.existsSync(final) && !opts.overwrite) {
     throw new Error(`sample folder ${final} already exists (pass --overwrite to replace it)`);
   }
+  checkRenderedValues(sample);
   fs.mkdirSync(path.dirname(final), { recursive: true });
   const tmp = `${final}.tmp-${process.pid}-${Date.now().toString(36)}`;
   fs.mkdirSync(tmp);
@@ -96,7 +158,7 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
     }
     const writeMs = performance.now() - t0;
     const meta = buildMeta(sample, info, files, writeMs, opts.extra);
-    await writeJsonAtomic(path.join(tmp, 'meta.json'), meta);
+    await writeJsonFileAtomic(path.join(tmp, 'meta.json'), meta);
     if (fs.existsSync(final)) {
       // overwrite: move the old one aside first so a crash never leaves neither.
       const old = `${final}.old-${process.pid}`;

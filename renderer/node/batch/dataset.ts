@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
-import { writeFileAtomic, writeJsonAtomic, tempPathFor } from '../fs-atomic.js';
+import { writeFileAtomic, writeJsonAtomic, tempPathFor, TEMP_SUFFIX_RE } from '../fs-atomic.js';
 import { PROJECT_ROOT } from '../bundle.js';
 import { type BatchConfig } from './config.js';
 import { sampleId, expandEnvMaps, LIGHTING_INDEPENDENT_PASSES } from './plan.js';
@@ -86,6 +86,37 @@ function envMapLicense(ref: string): { license: string; source: string } {
   return { license: 'unknown (no license file next to the map: check its source before publishing)', source: `file ${ref}` };
 }
 
+export const WDS_DIR = 'wds';
+export const MANIFEST_FILE = 'manifest.jsonl';
+export const DATASET_JSON = 'dataset.json';
+
+/**
+ * Removes the temp files and folders (TEMP_SUFFIX_RE, see fs-atomic.ts) directly under `dir`,
+ * left by a process killed mid-write; returns their names. Only the lock holder may call this:
+ * another writer's temp files are live.
+ */
+export function removeTempEntries(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names.sort()) {
+    if (!TEMP_SUFFIX_RE.test(name)) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export interface FinalizeHooks {
+  /** Test hook: runs after the tars are written, before manifest.jsonl (throw to simulate a kill). */
+  afterTars?: () => void | Promise<void>;
+}
+
 export interface FinalizeResult {
   manifest: string;
   datasetJson: string;
@@ -94,10 +125,20 @@ export interface FinalizeResult {
   samples: number;
   files: number;
   bytes: number;
+  /** temp files of killed writes removed from the dataset folder and wds/ */
+  removedTemps: string[];
 }
 
-/** Writes manifest.jsonl, dataset.json, dataset_card.md (and tars) for samples 0..config.samples-1. */
-export async function finalizeDataset(outDir: string, config: BatchConfig, opts: { configFile?: string; configHash: string }): Promise<FinalizeResult> {
+/**
+ * Writes the tars (when output.webdataset), then manifest.jsonl, dataset.json and dataset_card.md
+ * for samples 0..config.samples-1. The manifest marks a dataset complete (the server lists a folder
+ * with one as complete), so it is written only after everything it describes; a rerun rewrites
+ * every tar (same bytes: they are deterministic), which repairs missing or truncated ones. Temp
+ * files of a killed finalize (dataset folder, wds/) are removed first.
+ */
+export async function finalizeDataset(outDir: string, config: BatchConfig, opts: { configFile?: string; configHash: string; hooks?: FinalizeHooks }): Promise<FinalizeResult> {
+  const wdsDir = path.join(outDir, WDS_DIR);
+  const removedTemps = [...removeTempEntries(outDir), ...removeTempEntries(wdsDir).map((n) => `${WDS_DIR}/${n}`)];
   const lines: string[] = [];
   const heads = new Map<string, HeadRecord & { samples: number }>();
   const mapUse = new Map<string, number>();
@@ -136,7 +177,27 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
       }
     }
   }
-  const manifest = path.join(outDir, 'manifest.jsonl');
+  const manifest = path.join(outDir, MANIFEST_FILE);
+  const tars: string[] = [];
+  if (config.output.webdataset) {
+    const tarName = (n: number) => path.join(wdsDir, `${config.name}-${String(n).padStart(6, '0')}.tar`);
+    // A manifest next to missing tars (a kill during the first finalize of an older version, or a
+    // deleted tar) would claim a complete dataset while they are rewritten: withdraw it first.
+    const shardCount = Math.ceil(config.samples / config.shardSize);
+    if (Array.from({ length: shardCount }, (_, n) => tarName(n)).some((t) => !fs.existsSync(t))) fs.rmSync(manifest, { force: true });
+    fs.mkdirSync(wdsDir, { recursive: true });
+    for (let s0 = 0, n = 0; s0 < config.samples; s0 += config.shardSize, n++) {
+      const tar = tarName(n);
+      const entries: { name: string; file: string }[] = [];
+      for (let i = s0; i < Math.min(config.samples, s0 + config.shardSize); i++) {
+        const id = sampleId(i);
+        for (const f of perSampleFiles[i]) entries.push({ name: `${id}.${f.slice(`${SAMPLES_DIR}/${id}/`.length).split('/').join('.')}`, file: path.join(outDir, f) });
+      }
+      await writeTar(tar, entries);
+      tars.push(tar);
+    }
+  }
+  await opts.hooks?.afterTars?.();
   await writeFileAtomic(manifest, lines.map((l) => l + '\n').join(''));
 
   const pool = expandEnvMaps(config.envMaps);
@@ -164,27 +225,12 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
     layout: layoutDoc(config, keys),
     encodings: ENCODING_DOC,
   };
-  const datasetJson = path.join(outDir, 'dataset.json');
+  const datasetJson = path.join(outDir, DATASET_JSON);
   await writeJsonAtomic(datasetJson, dataset);
   const card = path.join(outDir, 'dataset_card.md');
   await writeFileAtomic(card, renderCard(config, dataset, headList, envMaps, rendererList, keys));
 
-  const tars: string[] = [];
-  if (config.output.webdataset) {
-    const wdsDir = path.join(outDir, 'wds');
-    fs.mkdirSync(wdsDir, { recursive: true });
-    for (let s0 = 0, n = 0; s0 < config.samples; s0 += config.shardSize, n++) {
-      const tar = path.join(wdsDir, `${config.name}-${String(n).padStart(6, '0')}.tar`);
-      const entries: { name: string; file: string }[] = [];
-      for (let i = s0; i < Math.min(config.samples, s0 + config.shardSize); i++) {
-        const id = sampleId(i);
-        for (const f of perSampleFiles[i]) entries.push({ name: `${id}.${f.slice(`${SAMPLES_DIR}/${id}/`.length).split('/').join('.')}`, file: path.join(outDir, f) });
-      }
-      await writeTar(tar, entries);
-      tars.push(tar);
-    }
-  }
-  return { manifest, datasetJson, card, tars, samples: config.samples, files, bytes };
+  return { manifest, datasetJson, card, tars, samples: config.samples, files, bytes, removedTemps };
 }
 
 function layoutDoc(config: BatchConfig, keys: string[]) {

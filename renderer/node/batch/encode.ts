@@ -58,7 +58,16 @@ export async function encodeLightings(lightings: Lighting[], headRadius: number,
     }
     small.data.set(accSmall);
     sh.data.set(accSh);
-    out.push({ latlong: flattenEncoding(small), sh9: projectEnvSH9(sh) });
+    const enc = { latlong: flattenEncoding(small), sh9: projectEnvSH9(sh) };
+    // float32 overflow (huge intensities x bright maps) would write Inf into the .f32 files.
+    for (const [name, a] of [[ENCODING_FILES.latlong, enc.latlong], [ENCODING_FILES.sh9, enc.sh9]] as const) {
+      const i = a.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) {
+        const maps = l.environment.map((e) => `${e.map} (intensity ${e.intensity}, weight ${e.weight})`).join(', ') || 'none';
+        throw new Error(`lighting encoding ${name} has a non-finite value ${a[i]} at index ${i} (float32 overflow): lower the intensities; environment layers: ${maps}; point-light intensities: ${l.pointLights.map((p) => p.intensity).join(', ') || 'none'}`);
+      }
+    }
+    out.push(enc);
   }
   return out;
 }

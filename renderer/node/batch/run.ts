@@ -5,10 +5,9 @@
 // Robustness: a worker whose renderer crashes / closes / times out / loses its WebGL context is
 // closed and replaced and its sample retried (maxAttempts, default 3; then the batch fails naming
 // the sample). All lightings of a sample share head and camera, so their masks must agree: a
-// lighting whose render lost the head is re-rendered with a fresh renderer (seen with llvmpipe
-// before the page re-evaluated material defines on every render: after point lights then none,
-// the draw failed with GL_INVALID_OPERATION "used but unbound uniform buffer", silently; kept as
-// a safety net).
+// lighting whose render lost the head is re-rendered in the same page (seen with llvmpipe
+// before the page re-evaluated material defines on every render, and on the first draw of a new
+// shader variant, see renderer/page/main.ts render(); kept as a safety net).
 // Resume: finished sample folders are kept and never re-rendered; stale temp folders are deleted
 // on start. Abort (signal): no new samples, renderers closed, in-flight samples dropped (samples
 // are rendered in memory, then written to a temp folder renamed last), BatchAbortedError.
@@ -21,13 +20,16 @@ import { writeSample } from '../write-sample.js';
 import { simulateCamera } from '../camera-sim.js';
 import { compositeBeauty } from '../../passes/beauty.js';
 import { Rng } from '../../shared/rng.js';
-import { writeFileAtomic, writeJsonAtomic } from '../fs-atomic.js';
+import { writeFileAtomic, writeJsonAtomic, tempPathFor, TEMP_SUFFIX_RE } from '../fs-atomic.js';
+import { writeJsonFileAtomic } from '../json-file.js';
 import { resolveHead } from '../head.js';
-import type { Backend } from '../browser.js';
-import { type BatchConfig, contentConfig, resolveWorkerCount } from './config.js';
+import { checkEnvMapFile } from '../envmap-io.js';
+import { PROJECT_ROOT } from '../bundle.js';
+import { BrowserLaunchError, type Backend } from '../browser.js';
+import { type BatchConfig, checkBatchBounds, contentConfig, resolveWorkerCount } from './config.js';
 import { planSample, sampleId, expandEnvMaps, type PlannedSample } from './plan.js';
 import { encodeLightings, cropRendered, float32LE, ENCODING_FILES, LATLONG_HEIGHT, LATLONG_WIDTH } from './encode.js';
-import { finalizeDataset, listFiles, sha256, stableStringify, SAMPLES_DIR, SAMPLE_JSON, SAMPLE_VERSION, type FinalizeResult } from './dataset.js';
+import { finalizeDataset, listFiles, sha256, stableStringify, SAMPLES_DIR, SAMPLE_JSON, SAMPLE_VERSION, type FinalizeHooks, type FinalizeResult } from './dataset.js';
 
 export interface BatchProgress {
   type: 'start' | 'worker-start' | 'sample-start' | 'sample' | 'retry' | 'repair' | 'finalize' | 'done';
@@ -58,7 +60,7 @@ export interface RunBatchOptions {
   /** Attempts per sample when its renderer crashes / closes / times out before the batch fails (default 3). */
   maxAttempts?: number;
   /**
-   * Re-renders (with a fresh renderer) per sample of lightings whose mask disagrees with the
+   * Re-renders (in the same page) per sample of lightings whose mask disagrees with the
    * others or is empty (default 3). See findInconsistentRenders.
    */
   maxRepairs?: number;
@@ -68,6 +70,8 @@ export interface RunBatchOptions {
   renderer?: Pick<RendererOptions, 'timeoutMs' | 'cacheRoot'>;
   /** Recorded in dataset.json. */
   configFile?: string;
+  /** Delete finished sample folders at indices >= samples (default: keep them and warn). */
+  prune?: boolean;
 }
 
 export interface BatchResult {
@@ -103,6 +107,7 @@ const RETRYABLE_KINDS = new Set<RendererError['kind']>(['crash', 'closed', 'time
 const LOCK_FILE = '.lock';
 const BATCH_JSON = 'batch.json';
 const SAMPLE_DIR_RE = /^\d{6,}$/;
+const SAMPLE_TEMP_RE = /^\d{6,}\.tmp-/;
 
 // ---------------------------------------------------------------------------------------------
 // output folder: lock, config identity, scan
@@ -119,29 +124,56 @@ function pidAlive(pid: number): boolean {
 function acquireLock(outDir: string): () => void {
   const file = path.join(outDir, LOCK_FILE);
   const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), token: randomBytes(6).toString('hex') });
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const release = () => {
     try {
-      fs.writeFileSync(file, mine, { flag: 'wx' });
-      return () => {
-        try {
-          if (fs.readFileSync(file, 'utf8') === mine) fs.rmSync(file, { force: true });
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let other: { pid?: number; host?: string } = {};
-      try {
-        other = JSON.parse(fs.readFileSync(file, 'utf8'));
-      } catch {
-        /* unreadable: stale */
-      }
-      if (other.pid && other.host === os.hostname() && pidAlive(other.pid)) {
-        throw new Error(`${outDir} is being written by another batch run (pid ${other.pid}); wait for it, or delete ${file} if that process is not a render-batch`);
-      }
-      fs.rmSync(file, { force: true });
+      if (fs.readFileSync(file, 'utf8') === mine) fs.rmSync(file, { force: true });
+    } catch {
+      /* already gone */
     }
+  };
+  // The lock is written to a temp file and hard-linked into place, so it appears complete or not
+  // at all (writing it in place left a 0-byte .lock on a full disk); link() fails on an existing
+  // lock just like the 'wx' flag.
+  const tmp = tempPathFor(file);
+  try {
+    fs.writeFileSync(tmp, mine, { flag: 'wx' });
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`cannot write the lock file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        try {
+          fs.linkSync(tmp, file);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+          // A filesystem without hard links: exclusive create, removed again if the write fails.
+          try {
+            fs.writeFileSync(file, mine, { flag: 'wx' });
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') release();
+            throw e;
+          }
+        }
+        return release;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create the lock file ${file}: ${(err as Error).message}`, { cause: err });
+        let other: { pid?: number; host?: string } = {};
+        try {
+          other = JSON.parse(fs.readFileSync(file, 'utf8'));
+        } catch {
+          /* unreadable: stale */
+        }
+        if (other.pid && other.host === os.hostname() && pidAlive(other.pid)) {
+          throw new Error(`${outDir} is being written by another batch run (pid ${other.pid}); wait for it, or delete ${file} if that process is not a render-batch`);
+        }
+        fs.rmSync(file, { force: true });
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
   throw new Error(`cannot lock ${outDir} (${file})`);
 }
@@ -190,7 +222,8 @@ function scanSamples(samplesDir: string, removeTemps = true): Scan {
   const removedTemps: string[] = [];
   for (const e of fs.readdirSync(samplesDir, { withFileTypes: true })) {
     const p = path.join(samplesDir, e.name);
-    if (/\.tmp-/.test(e.name)) {
+    // TEMP_SUFFIX_RE (tempPathFor); also any "<id>.tmp-" folder: the engine's own, whatever suffix
+    if (TEMP_SUFFIX_RE.test(e.name) || SAMPLE_TEMP_RE.test(e.name)) {
       if (!removeTemps) continue;
       fs.rmSync(p, { recursive: true, force: true });
       removedTemps.push(e.name);
@@ -209,11 +242,11 @@ function scanSamples(samplesDir: string, removeTemps = true): Scan {
 
 class StoppedError extends Error {}
 
-/** Pixels whose coverage differs by more than 0.02. */
-export function maskMismatch(a: Float32Array, b: Float32Array): number {
+/** Pixels whose coverage differs by more than `threshold` (default 0.02). */
+export function maskMismatch(a: Float32Array, b: Float32Array, threshold = 0.02): number {
   if (a.length !== b.length) return Math.max(a.length, b.length);
   let n = 0;
-  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 0.02) n++;
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > threshold) n++;
   return n;
 }
 
@@ -224,27 +257,98 @@ function coverage(m: Float32Array): number {
 }
 
 /**
+ * Silhouette pixels of a mask `width` wide: partly covered, or covered with an uncovered
+ * 4-neighbour (or the reverse), dilated by one pixel (8-neighbourhood). A raster-level change of
+ * the same silhouette stays inside this band; lost geometry does not.
+ */
+function silhouetteBand(m: Float32Array, width: number): Uint8Array {
+  const n = m.length;
+  const h = Math.max(1, Math.floor(n / width));
+  const on = (x: number, y: number) => m[y * width + x] > 0.5;
+  const edge = new Uint8Array(n);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      const v = m[p];
+      if (v > 0 && v < 1) edge[p] = 1;
+      else {
+        const c = on(x, y);
+        if ((x > 0 && on(x - 1, y) !== c) || (x + 1 < width && on(x + 1, y) !== c) || (y > 0 && on(x, y - 1) !== c) || (y + 1 < h && on(x, y + 1) !== c)) edge[p] = 1;
+      }
+    }
+  }
+  const band = new Uint8Array(n);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!edge[y * width + x]) continue;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+        const xx = x + dx;
+        const yy = y + dy;
+        if (xx >= 0 && xx < width && yy >= 0 && yy < h) band[yy * width + xx] = 1;
+      }
+    }
+  }
+  return band;
+}
+
+export interface MaskCheckOptions {
+  /** Image width in pixels (default: the mask is one row). */
+  width?: number;
+  /** MSAA of the mask draw (default 1): coverage moves in steps of 1/msaa. */
+  msaa?: number;
+}
+
+/**
  * All lightings of a sample share head and camera, so their masks must agree. A render that lost
  * the head (or part of it) has less coverage: the lighting with the most coverage is the reference
  * and every lighting whose mask differs from it is bad; no coverage at all makes every one bad.
+ * A differing pixel is one whose coverage moved by at least half an MSAA step. Tolerances follow
+ * the image: differences off the reference's silhouette band (lost geometry) may be at most
+ * max(2, 1e-4 of the pixels); on the band (a raster-level change of the same outline, which also
+ * covers heads only a few pixels big) at most a quarter of the band; and a render may not lose
+ * half the reference's coverage.
  */
-export function findInconsistentRenders(masks: Float32Array[]): { bad: number[]; reason: string } {
+export function findInconsistentRenders(masks: Float32Array[], opts: MaskCheckOptions = {}): { bad: number[]; reason: string } {
   const cov = masks.map(coverage);
   let ref = 0;
   for (let n = 1; n < cov.length; n++) if (cov[n] > cov[ref]) ref = n;
   if (!(cov[ref] > 0)) return { bad: masks.map((_, n) => n), reason: 'the head is not visible (empty mask)' };
-  const tol = Math.max(2, Math.ceil(1e-4 * masks[ref].length));
+  const R = masks[ref];
+  const threshold = 0.5 / Math.max(1, opts.msaa ?? 1) - 1e-3;
+  const band = silhouetteBand(R, Math.max(1, Math.min(R.length, opts.width ?? R.length)));
+  let bandSize = 0;
+  for (const b of band) bandSize += b;
+  const tolInterior = Math.max(2, Math.ceil(1e-4 * R.length));
+  const tolBand = Math.max(2, Math.ceil(bandSize / 4));
   const bad: number[] = [];
   const diffs: string[] = [];
   for (let n = 0; n < masks.length; n++) {
     if (n === ref) continue;
-    const d = maskMismatch(masks[n], masks[ref]);
-    if (d > tol) {
+    const m = masks[n];
+    if (m.length !== R.length) {
       bad.push(n);
-      diffs.push(`${d} px`);
+      diffs.push(`${m.length} vs ${R.length} px in all`);
+      continue;
+    }
+    let inner = 0;
+    let edge = 0;
+    for (let p = 0; p < R.length; p++) {
+      if (Math.abs(m[p] - R[p]) <= threshold) continue; // NaN counts as a difference
+      if (band[p]) edge++;
+      else inner++;
+    }
+    // Half the coverage gone is a lost head even when it is small enough to be all silhouette.
+    if (inner > tolInterior || edge > tolBand || cov[n] < 0.5 * cov[ref]) {
+      bad.push(n);
+      diffs.push(`${inner + edge} px, ${inner} off the silhouette`);
     }
   }
-  return { bad, reason: bad.length ? `mask differs from the fullest lighting's (${diffs.join(', ')}; coverage ${cov.map((c) => (c / masks[ref].length).toFixed(3)).join(' / ')})` : '' };
+  return {
+    bad,
+    reason: bad.length
+      ? `mask differs from the fullest lighting's (${diffs.join('; ')}; tolerance ${tolInterior} px off / ${tolBand} px on the ${bandSize} px silhouette band; coverage ${cov.map((c) => (c / R.length).toFixed(3)).join(' / ')})`
+      : '',
+  };
 }
 
 interface SampleContext {
@@ -264,7 +368,7 @@ interface SampleContext {
 
 /**
  * Renders every lighting of the sample and checks that the renders agree (see
- * findInconsistentRenders; bad ones are re-rendered with a fresh renderer, up to maxRepairs
+ * findInconsistentRenders; bad ones are re-rendered in the same page, up to maxRepairs
  * times). Each lighting is written into the sample's temp folder while the next one renders (a
  * re-rendered lighting's folder is written again); the temp folder is renamed last. Returns ms
  * (0 = existed).
@@ -279,7 +383,7 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
   const writes: (Promise<Record<string, unknown>> | null)[] = new Array(n).fill(null);
   const timings: Record<string, number> = {};
   let repairs = 0;
-  const tmp = `${final}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmp = tempPathFor(final); // TEMP_SUFFIX_RE: removed by scanSamples if we are killed
   fs.mkdirSync(tmp);
   const settle = (ps: (Promise<unknown> | null)[]) => Promise.allSettled(ps.filter((p) => p !== null));
   try {
@@ -343,22 +447,26 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
         w.catch(() => undefined); // awaited below
         writes[k] = w;
       }
-      const { bad, reason } = findInconsistentRenders(results.map((r) => r!.mask));
+      const { bad, reason } = findInconsistentRenders(
+        results.map((r) => r!.mask),
+        { width: results[0]!.width, msaa: config.render.msaa },
+      );
       if (bad.length === 0) break;
       const which = bad.map((k) => plan.lightings[k].key).join(', ');
       if (repairs >= ctx.maxRepairs) {
-        throw new Error(`${which}: ${reason}, still after ${repairs} re-render(s) with fresh renderers (camera not looking at the head, or a renderer state problem)`);
+        throw new Error(`${which}: ${reason}, still after ${repairs} re-render(s) (camera not looking at the head, or a renderer state problem)`);
       }
       repairs++;
-      ctx.onRepair(`sample ${plan.id}: ${which}: ${reason}; re-rendering with a fresh renderer (repair ${repairs}/${ctx.maxRepairs})`, bad.length);
+      // Re-rendered in the same page: a repeated draw of a shader variant is exact, and a browser
+      // restart (~3-5 s) per repair made such batches 4x slower. A renderer that broke is replaced
+      // by the retry path (ShardRunner), not here.
+      ctx.onRepair(`sample ${plan.id}: ${which}: ${reason}; re-rendering (repair ${repairs}/${ctx.maxRepairs})`, bad.length);
       await settle(bad.map((k) => writes[k]));
       for (const k of bad) {
         results[k] = null;
         writes[k] = null;
         fs.rmSync(path.join(tmp, plan.lightings[k].key), { recursive: true, force: true });
       }
-      step.key = 'launch';
-      await ctx.renderer(true);
     }
 
     step.key = 'write';
@@ -399,7 +507,7 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
         createdAt: new Date().toISOString(),
       },
     };
-    await writeJsonAtomic(path.join(tmp, SAMPLE_JSON), sample);
+    await writeJsonFileAtomic(path.join(tmp, SAMPLE_JSON), sample); // refuses NaN/Infinity
     // Another worker finished it meanwhile (queue mode: a shard re-delivered after a stall while
     // its first worker was still alive): keep theirs, drop ours; never two copies.
     if (fs.existsSync(final)) {
@@ -555,6 +663,9 @@ export class ShardRunner {
         return res;
       } catch (err) {
         if (this.stopped() || err instanceof StoppedError) throw new StoppedError('stopped');
+        // The browser cannot start (missing, not executable, no libraries, dies at once): no
+        // retry fixes that, so the batch stops with that one sentence.
+        if (err instanceof BrowserLaunchError) throw err;
         const msg = (err as Error).message ?? String(err);
         if (attempt < maxAttempts && (await rendererBroken(this.current, err))) {
           this.retries++;
@@ -578,6 +689,8 @@ export interface PreparedBatch {
   configHash: string;
   /** indices without a finished sample folder */
   missing: number[];
+  /** finished sample folders at indices >= samples (a rerun with fewer samples): not in the manifest */
+  extra: number[];
   /** the missing indices grouped by shard (shard s = indices [s*shardSize, (s+1)*shardSize)) */
   shards: { start: number; end: number; indices: number[] }[];
   removedTemps: string[];
@@ -586,6 +699,16 @@ export interface PreparedBatch {
 /** Fails early on assets (names the field) before any browser starts. */
 export async function checkBatchAssets(config: BatchConfig, cacheRoot?: string): Promise<void> {
   expandEnvMaps(config.envMaps);
+  // Every map file (each file of a map folder) up front: header, size limit, 2:1, readable data.
+  for (const [i, ref] of config.envMaps.entries()) {
+    for (const m of expandEnvMaps([ref])) {
+      if (m.startsWith('builtin:')) continue; // shipped maps, decoded and checked by their tests
+      const abs = path.isAbsolute(m) || fs.existsSync(path.resolve(m)) ? path.resolve(m) : path.resolve(PROJECT_ROOT, m);
+      await checkEnvMapFile(abs).catch((err: Error) => {
+        throw new Error(`batch config: field "envMaps.${i}": ${err.message}`);
+      });
+    }
+  }
   for (const [i, ref] of config.heads.entries()) {
     await resolveHead(ref, { cacheRoot }).catch((err: Error) => {
       throw new Error(`batch config: field "heads.${i}": ${err.message}`);
@@ -598,39 +721,82 @@ export async function checkBatchAssets(config: BatchConfig, cacheRoot?: string):
  * batch.json, removes stale temp folders and lists what is missing. The caller holds the lock.
  */
 export async function prepareBatch(config: BatchConfig, opts: { outDir: string; configFile?: string; cacheRoot?: string }): Promise<PreparedBatch> {
+  checkBatchBounds(config);
   const outDir = path.resolve(opts.outDir);
   const samplesDir = path.join(outDir, SAMPLES_DIR);
   await checkBatchAssets(config, opts.cacheRoot);
   fs.mkdirSync(samplesDir, { recursive: true });
   const configHash = await checkBatchIdentity(outDir, config, opts.configFile);
   const scan = scanSamples(samplesDir);
+  // One pass over the indices, shard by shard (filtering `missing` once per shard was quadratic:
+  // hours at a million samples).
   const missing: number[] = [];
-  for (let i = 0; i < config.samples; i++) if (!scan.complete.has(i)) missing.push(i);
   const shards: PreparedBatch['shards'] = [];
   for (let s0 = 0; s0 < config.samples; s0 += config.shardSize) {
     const end = Math.min(config.samples, s0 + config.shardSize);
-    const indices = missing.filter((i) => i >= s0 && i < end);
-    if (indices.length) shards.push({ start: s0, end, indices });
+    const indices: number[] = [];
+    for (let i = s0; i < end; i++) if (!scan.complete.has(i)) indices.push(i);
+    if (indices.length) {
+      shards.push({ start: s0, end, indices });
+      for (const i of indices) missing.push(i);
+    }
   }
-  return { outDir, samplesDir, configHash, missing, shards, removedTemps: scan.removedTemps };
+  const extra = [...scan.complete].filter((i) => i >= config.samples).sort((a, b) => a - b);
+  return { outDir, samplesDir, configHash, missing, extra, shards, removedTemps: scan.removedTemps };
+}
+
+/** Indices of the finished sample folders (any index, also >= samples). */
+export function finishedSamples(outDir: string): Set<number> {
+  return scanSamples(path.join(path.resolve(outDir), SAMPLES_DIR), false).complete;
+}
+
+/**
+ * Deletes the sample folders at `indices` (the `extra` of prepareBatch; the caller holds the lock).
+ * Each is renamed to a temp name first, so an interrupted prune leaves a temp folder that the
+ * next run removes, never a half-deleted sample that looks finished.
+ */
+export function pruneSamples(outDir: string, indices: readonly number[]): number {
+  const samplesDir = path.join(path.resolve(outDir), SAMPLES_DIR);
+  let n = 0;
+  for (const i of indices) {
+    const dir = path.join(samplesDir, sampleId(i));
+    if (!fs.existsSync(dir)) continue;
+    const tmp = tempPathFor(dir);
+    fs.renameSync(dir, tmp);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    n++;
+  }
+  return n;
+}
+
+/** "N sample folder(s) beyond samples ...": the warning of a rerun with fewer samples. */
+export function extraSamplesWarning(config: BatchConfig, extra: readonly number[]): string {
+  const ids = extra.slice(0, 5).map(sampleId).join(', ') + (extra.length > 5 ? ', ...' : '');
+  return `${extra.length} sample folder(s) beyond samples = ${config.samples} (${ids}) are kept on disk but not in the manifest; rerun render-batch with --prune to delete them`;
 }
 
 /** Indices 0..samples-1 without a finished folder. */
 export function missingSamples(config: BatchConfig, outDir: string): number[] {
+  checkBatchBounds(config);
   const scan = scanSamples(path.join(path.resolve(outDir), SAMPLES_DIR), false);
   const gaps: number[] = [];
   for (let i = 0; i < config.samples; i++) if (!scan.complete.has(i)) gaps.push(i);
   return gaps;
 }
 
-/** Checks that every sample exists, then writes manifest.jsonl, dataset.json, the card (and tars). */
-export async function finishBatch(config: BatchConfig, opts: { outDir: string; configFile?: string; configHash: string }): Promise<FinalizeResult> {
+/**
+ * Checks that every sample exists, then writes the tars, manifest.jsonl, dataset.json and the card
+ * (in that order: the manifest says "complete"). Temp files of killed writes are removed from
+ * samples/, the dataset folder and wds/ (the caller holds the lock).
+ */
+export async function finishBatch(config: BatchConfig, opts: { outDir: string; configFile?: string; configHash: string; hooks?: FinalizeHooks }): Promise<FinalizeResult> {
   const gaps = missingSamples(config, opts.outDir).map(sampleId);
   if (gaps.length) throw new Error(`batch incomplete: missing samples ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', ...' : ''}`);
   // Every sample exists: a temp folder left now is from a worker killed mid-sample (queue mode:
   // perhaps on another machine, so no pid check) or from a straggler whose copy is dropped anyway.
-  scanSamples(path.join(path.resolve(opts.outDir), SAMPLES_DIR), true);
-  return finalizeDataset(path.resolve(opts.outDir), config, { configFile: opts.configFile, configHash: opts.configHash });
+  const scan = scanSamples(path.join(path.resolve(opts.outDir), SAMPLES_DIR), true);
+  const res = await finalizeDataset(path.resolve(opts.outDir), config, { configFile: opts.configFile, configHash: opts.configHash, hooks: opts.hooks });
+  return { ...res, removedTemps: [...scan.removedTemps.map((n) => `${SAMPLES_DIR}/${n}`), ...res.removedTemps] };
 }
 
 export { acquireLock as lockBatchDir };
@@ -650,6 +816,7 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
   const log = opts.log;
   const signal = opts.signal;
   if (signal?.aborted) throw new BatchAbortedError(outDir, 0, config.samples);
+  checkBatchBounds(config); // before any folder or lock exists (configs built in code skip the schema)
 
   await checkBatchAssets(config, opts.renderer?.cacheRoot);
   fs.mkdirSync(outDir, { recursive: true });
@@ -673,11 +840,21 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
   try {
     const prep = await prepareBatch(config, { outDir, configFile: opts.configFile, cacheRoot: opts.renderer?.cacheRoot });
     if (prep.removedTemps.length) log?.(`removed ${prep.removedTemps.length} unfinished temp folder(s): ${prep.removedTemps.join(', ')}`);
+    let extraNote = '';
+    if (prep.extra.length && opts.prune) {
+      const n = pruneSamples(outDir, prep.extra);
+      log?.(`pruned ${n} sample folder(s) beyond samples = ${config.samples}`);
+    } else if (prep.extra.length) {
+      extraNote = extraSamplesWarning(config, prep.extra);
+      log?.(`warning: ${extraNote}`);
+    }
     const { missing } = prep;
     const shards = prep.shards.map((s) => s.indices);
+    let nextShard = 0; // a cursor: shift() on a 100k-entry array is linear each time
     stats.skipped = config.samples - missing.length;
     const nWorkers = Math.min(workerCount, shards.length);
-    progress({ type: 'start', message: missing.length === 0 ? 'complete' : `${missing.length} to render with ${nWorkers} worker(s)` });
+    const startMsg = missing.length === 0 ? 'complete' : `${missing.length} to render with ${nWorkers} worker(s)`;
+    progress({ type: 'start', message: extraNote ? `${startMsg}; ${extraNote}` : startMsg });
 
     const tRender = performance.now();
     if (missing.length > 0) {
@@ -713,7 +890,7 @@ export async function runBatch(config: BatchConfig, opts: RunBatchOptions): Prom
         runners.add(runner);
         try {
           while (!stopped()) {
-            const shard = shards.shift();
+            const shard = shards[nextShard++];
             if (!shard) break;
             for (const index of shard) {
               if (stopped()) break;
