@@ -5,7 +5,7 @@
 // the glTF importer moved into our frame, Principled BSDF from the head descriptor, camera from
 // the resolved pose and fov, point lights with P = 4*pi*I, world = an environment EXR). The
 // environment Blender gets is resampled here from OUR combined lighting through OUR lat-long
-// functions (renderer/shared/latlong.ts), so Blender's lookup of a direction returns what our
+// functions (renderer/core/latlong.ts), so Blender's lookup of a direction returns what our
 // renderer uses for it whatever our convention is: the scenes compare shading, not orientation.
 // Orientation is measured separately (background check: Blender gets the original file).
 //
@@ -18,17 +18,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { Renderer, type RenderedSample } from '../renderer/node/renderer.js';
-import { parseSampleSpec, type SampleSpec, type SampleSpecInput } from '../renderer/node/spec.js';
-import { combineLayers, type EnvLayerSpec } from '../renderer/node/environment.js';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { writeExr, readExr } from '../renderer/node/exr.js';
-import { writePng } from '../renderer/node/image-io.js';
-import { canonicalMatrix } from '../renderer/shared/frame.js';
-import { uvFromDir, sampleBilinear, type EnvImage } from '../renderer/shared/latlong.js';
-import { tonemapToSrgb8 } from '../renderer/shared/color.js';
-import { autoExposure } from '../renderer/passes/preview.js';
-import { imageMetrics, maskedMse, psnrFromMse } from '../renderer/node/eval/metrics.js';
+import { Renderer, type RenderedSample } from '../renderer/engine/renderer.js';
+import { parseSampleSpec, type SampleSpec, type SampleSpecInput } from '../renderer/core/spec.js';
+import { combineLayers, type EnvLayerSpec } from '../renderer/assets/environment.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { writeExr, readExr } from '../renderer/io/exr.js';
+import { writePng } from '../renderer/io/image-io.js';
+import { canonicalMatrix } from '../renderer/core/frame.js';
+import { uvFromDir, sampleBilinear, type EnvImage } from '../renderer/core/latlong.js';
+import { tonemapToSrgb8 } from '../renderer/core/color.js';
+import { autoExposure } from '../renderer/develop/passes/preview.js';
+import { imageMetrics, maskedMse, psnrFromMse } from '../renderer/develop/metrics.js';
 import type { BenchContext, BenchOptions, Section, Table } from './bench-lib.js';
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // formatting helpers, and machine probes (CPU accounting, browser memory).
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Backend } from '../renderer/node/browser.js';
+import type { Backend } from '../renderer/engine/browser.js';
 
 export interface BenchOptions {
   sizes: number[];

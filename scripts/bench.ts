@@ -10,12 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { Renderer, type RenderedSample, type RendererInfo } from '../renderer/node/renderer.js';
-import { parseSampleSpec, type SampleSpec } from '../renderer/node/spec.js';
-import { writeSample } from '../renderer/node/write-sample.js';
-import { modesFor, PASS_NAMES } from '../renderer/passes/index.js';
-import { BACKENDS, type Backend } from '../renderer/node/browser.js';
-import type { RenderModeName } from '../renderer/shared/render-modes.js';
+import { Renderer, type RenderedSample, type RendererInfo } from '../renderer/engine/renderer.js';
+import { parseSampleSpec, type SampleSpec } from '../renderer/core/spec.js';
+import { writeSample } from '../renderer/dataset/write-sample.js';
+import { modesFor, PASS_NAMES } from '../renderer/develop/passes/index.js';
+import { BACKENDS, type Backend } from '../renderer/engine/browser.js';
+import type { RenderModeName } from '../renderer/core/render-modes.js';
 import {
   type BenchOptions,
   type Table,

@@ -1,6 +1,6 @@
 // npm run eval -- --pred DIR --gt DATASET_OR_SEQUENCE_DIR [--csv FILE]: the papers' metrics of
 // predicted relit images against a rendered ground truth, on the portrait mask. See README
-// "Camera simulation, sequences and evaluation" and renderer/node/eval/metrics.ts for definitions.
+// "Camera simulation, sequences and evaluation" and renderer/develop/metrics.ts for definitions.
 //
 // Matching rule: every prediction is PRED/<id>/<key>.exr or PRED/<id>/<key>.png and is compared
 // with the ground-truth beauty GT/samples/<id>/<key>/beauty.exr (a batch dataset) or
@@ -8,12 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { readExr } from '../renderer/node/exr.js';
-import { readPng } from '../renderer/node/image-io.js';
-import { readFlow } from '../renderer/node/flow.js';
-import { srgbDecode, srgbEncode } from '../renderer/shared/color.js';
-import { binaryMask, imageMetrics, ssimWindow, temporalRmse, warpedRmse } from '../renderer/node/eval/metrics.js';
-import { writeFileAtomic } from '../renderer/node/fs-atomic.js';
+import { readExr } from '../renderer/io/exr.js';
+import { readPng } from '../renderer/io/image-io.js';
+import { readFlow } from '../renderer/develop/flow.js';
+import { srgbDecode, srgbEncode } from '../renderer/core/color.js';
+import { binaryMask, imageMetrics, ssimWindow, temporalRmse, warpedRmse } from '../renderer/develop/metrics.js';
+import { writeFileAtomic } from '../renderer/io/fs-atomic.js';
 
 const program = new Command()
   .name('eval')

@@ -1,9 +1,9 @@
 // npm run export-schema: writes scenes/batch.schema.json (JSON Schema of batch configs, from
-// the zod schema in renderer/node/batch/config.ts; defaults are in the descriptions).
+// the zod schema in renderer/pipelines/batch/config.ts; defaults are in the descriptions).
 import path from 'node:path';
-import { batchConfigJsonSchema } from '../renderer/node/batch/config.js';
-import { writeJsonAtomic } from '../renderer/node/fs-atomic.js';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
+import { batchConfigJsonSchema } from '../renderer/pipelines/batch/config.js';
+import { writeJsonAtomic } from '../renderer/io/fs-atomic.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
 
 const arg = process.argv[2];
 if (arg === '--help' || arg === '-h' || (arg?.startsWith('-') ?? false)) {

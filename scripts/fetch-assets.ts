@@ -13,9 +13,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { ASSET_CACHE } from '../renderer/node/asset-roots.js';
-import { writeFileAtomic } from '../renderer/node/fs-atomic.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { ASSET_CACHE } from '../renderer/io/asset-roots.js';
+import { writeFileAtomic } from '../renderer/io/fs-atomic.js';
 
 const MANIFEST = path.join(PROJECT_ROOT, 'assets', 'public-assets.json');
 const RESOLUTIONS = ['1k', '2k', '4k'] as const;

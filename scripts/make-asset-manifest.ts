@@ -7,9 +7,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { Command } from 'commander';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { SHARED_ASSETS } from '../renderer/node/asset-roots.js';
-import { writeJsonAtomic } from '../renderer/node/fs-atomic.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { SHARED_ASSETS } from '../renderer/io/asset-roots.js';
+import { writeJsonAtomic } from '../renderer/io/fs-atomic.js';
 
 const o = new Command('make-asset-manifest')
   .description('Regenerate assets/public-assets.json from a local asset folder (sizes, SHA-256).')

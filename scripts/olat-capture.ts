@@ -2,11 +2,11 @@
 // Captures an OLAT stack (one head, one camera pose, every light of a rig alone) into one file.
 import path from 'node:path';
 import { Command } from 'commander';
-import { Renderer } from '../renderer/node/renderer.js';
-import type { Backend } from '../renderer/node/browser.js';
-import { makeRig, RIG_DEFAULTS, RIG_PRESETS } from '../renderer/shared/rig.js';
-import { captureStack } from '../renderer/node/olat/capture.js';
-import { writeStack } from '../renderer/node/olat/stack-io.js';
+import { Renderer } from '../renderer/engine/renderer.js';
+import type { Backend } from '../renderer/engine/browser.js';
+import { makeRig, RIG_DEFAULTS, RIG_PRESETS } from '../renderer/core/rig.js';
+import { captureStack } from '../renderer/pipelines/olat/capture.js';
+import { writeStack } from '../renderer/pipelines/olat/stack-io.js';
 
 function num(name: string, check: (n: number) => boolean = Number.isFinite) {
   return (v: string): number => {

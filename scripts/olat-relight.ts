@@ -4,15 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { readStack } from '../renderer/node/olat/stack-io.js';
-import { Relighter, RELIGHT_ROUTES, type RelightRoute } from '../renderer/node/olat/relight.js';
-import { writeRelitSample, writeRelitTriplet, loadLightingMaps, TRIPLET_ROLES } from '../renderer/node/olat/relit-sample.js';
-import { lightingWeights } from '../renderer/shared/rig.js';
-import { sampleLightingTriplet, type Lighting } from '../renderer/shared/lighting.js';
-import { Rng } from '../renderer/shared/rng.js';
-import { DEFAULT_ENV_MAPS, LightingDistributionSchema } from '../renderer/node/batch/config.js';
-import { resolveEnvMap } from '../renderer/node/envmap-io.js';
-import { SAMPLES_DIR, stableStringify } from '../renderer/node/batch/dataset.js';
+import { readStack } from '../renderer/pipelines/olat/stack-io.js';
+import { Relighter, RELIGHT_ROUTES, type RelightRoute } from '../renderer/pipelines/olat/relight.js';
+import { writeRelitSample, writeRelitTriplet, loadLightingMaps, TRIPLET_ROLES } from '../renderer/pipelines/olat/relit-sample.js';
+import { lightingWeights } from '../renderer/core/rig.js';
+import { sampleLightingTriplet, type Lighting } from '../renderer/core/lighting.js';
+import { Rng } from '../renderer/core/rng.js';
+import { DEFAULT_ENV_MAPS, LightingDistributionSchema } from '../renderer/pipelines/batch/config.js';
+import { resolveEnvMap } from '../renderer/io/envmap-io.js';
+import { SAMPLES_DIR, stableStringify } from '../renderer/pipelines/batch/finalize.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];

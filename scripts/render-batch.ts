@@ -4,9 +4,9 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import { loadBatchConfig, parseBatchConfig, resolveWorkerCount } from '../renderer/node/batch/config.js';
-import { runBatch, BatchAbortedError, type BatchProgress } from '../renderer/node/batch/run.js';
-import type { Backend } from '../renderer/node/browser.js';
+import { loadBatchConfig, parseBatchConfig, resolveWorkerCount } from '../renderer/pipelines/batch/config.js';
+import { runBatch, BatchAbortedError, type BatchProgress } from '../renderer/pipelines/batch/run.js';
+import type { Backend } from '../renderer/engine/browser.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);

@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { Renderer } from '../renderer/node/renderer.js';
-import { readSampleSpec } from '../renderer/node/spec.js';
-import { writeSample } from '../renderer/node/write-sample.js';
-import type { Backend } from '../renderer/node/browser.js';
-import { encodeLightings, float32LE, ENCODING_FILES } from '../renderer/node/batch/encode.js';
-import { findInconsistentRenders } from '../renderer/node/batch/run.js';
+import { Renderer } from '../renderer/engine/renderer.js';
+import { readSampleSpec } from '../renderer/core/spec.js';
+import { writeSample } from '../renderer/dataset/write-sample.js';
+import type { Backend } from '../renderer/engine/browser.js';
+import { encodeLightings, float32LE, ENCODING_FILES } from '../renderer/dataset/encodings.js';
+import { findInconsistentRenders } from '../renderer/pipelines/batch/run.js';
 
 const program = new Command()
   .name('render-one')

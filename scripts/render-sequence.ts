@@ -4,8 +4,8 @@
 // occlusion codes between neighbouring frames. Rerunning resumes.
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadSequenceConfig, parseSequenceConfig, runSequence } from '../renderer/node/sequence.js';
-import type { Backend } from '../renderer/node/browser.js';
+import { loadSequenceConfig, parseSequenceConfig, runSequence } from '../renderer/pipelines/sequence.js';
+import type { Backend } from '../renderer/engine/browser.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);

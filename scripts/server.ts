@@ -4,14 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { ASSET_ROOTS } from '../renderer/node/asset-roots.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { ASSET_ROOTS } from '../renderer/io/asset-roots.js';
 import { createApp } from '../server/app.js';
 import { JobManager, type JobExecutor } from '../server/jobs.js';
 import { EmbeddedExecutor } from '../server/executor-embedded.js';
 import { QueueExecutor } from '../server/queue.js';
 import type { FileRoot } from '../server/files.js';
-import type { Backend } from '../renderer/node/browser.js';
+import type { Backend } from '../renderer/engine/browser.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);

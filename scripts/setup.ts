@@ -2,9 +2,10 @@
 // that a browser is there (unpacking the npm fallback if it is the only one; printing the command
 // that fixes it when there is none).
 import path from 'node:path';
-import { ensurePageBundle, PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { ensureProceduralHead } from '../renderer/node/procedural-head.js';
-import { findBrowser } from '../renderer/node/browser.js';
+import { ensurePageBundle } from '../renderer/engine/bundle.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { ensureProceduralHead } from '../renderer/assets/procedural-head.js';
+import { findBrowser } from '../renderer/engine/browser.js';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log('Usage: setup\n\nBuild the page bundle, generate the procedural head (both cached in output/.cache) and check for a browser.\nNo options. Run by `npm install` (postinstall).');

@@ -4,7 +4,7 @@
 // that see the same output root (e.g. an NFS mount) and the same assets.
 import { Command } from 'commander';
 import { startQueueWorker } from '../server/queue.js';
-import type { Backend } from '../renderer/node/browser.js';
+import type { Backend } from '../renderer/engine/browser.js';
 
 const program = new Command()
   .name('worker')

@@ -1,8 +1,8 @@
 // Node-only. Runs a job in this process with the same engine as `npm run render-batch`
 // (runBatch: a pool of renderer workers, one Chromium each), mapping its progress onto the job.
-import { resolveNamedDir } from '../renderer/node/names.js';
-import { runBatch } from '../renderer/node/batch/run.js';
-import type { Backend } from '../renderer/node/browser.js';
+import { resolveNamedDir } from '../renderer/io/paths.js';
+import { runBatch } from '../renderer/pipelines/batch/run.js';
+import type { Backend } from '../renderer/engine/browser.js';
 import type { ExecutorContext, JobExecutor } from './jobs.js';
 
 export interface EmbeddedExecutorOptions {

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { writeJsonAtomic } from '../renderer/node/fs-atomic.js';
-import { BatchConfigSchema, type BatchConfig } from '../renderer/node/batch/config.js';
-import { finishedSamples } from '../renderer/node/batch/run.js';
-import { resolveNamedDir } from '../renderer/node/names.js';
+import { writeJsonAtomic } from '../renderer/io/fs-atomic.js';
+import { BatchConfigSchema, type BatchConfig } from '../renderer/pipelines/batch/config.js';
+import { finishedSamples } from '../renderer/pipelines/batch/run.js';
+import { resolveNamedDir } from '../renderer/io/paths.js';
 
 export type JobStatus = 'queued' | 'running' | 'finalizing' | 'done' | 'failed' | 'cancelling' | 'cancelled';
 export type ShardStatus = 'pending' | 'running' | 'done' | 'failed';

@@ -1,5 +1,5 @@
-// Node-only. The dashboard's light-stage routes, on the OLAT modules (renderer/node/olat/:
-// stack-io.ts reads a stack, relight.ts relights it; renderer/shared/rig.ts gives the weights of an
+// Node-only. The dashboard's light-stage routes, on the OLAT modules (renderer/pipelines/olat/:
+// stack-io.ts reads a stack, relight.ts relights it; renderer/core/rig.ts gives the weights of an
 // environment map). A stack is any file under the output root (at most 4 folders deep, not in
 // dot-folders or sample folders) that starts with the stack magic "VLSOLAT1"; its id is its path
 // relative to the output root (URL-encoded as one segment). Ids are checked segment by segment
@@ -23,21 +23,21 @@ import type express from 'express';
 import type { Request, Response, NextFunction } from 'express';
 import type { AppContext } from './app.js';
 import { resolveUnderRoot } from './files.js';
-import type { OlatStack, StackHeader } from '../renderer/node/olat/stack-io.js';
-import type { Relighter } from '../renderer/node/olat/relight.js';
-import { loadEnvMap } from '../renderer/node/environment.js';
-import { listBuiltinEnvMaps } from '../renderer/node/envmap-io.js';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { floatsToHalf, halfsToFloat } from '../renderer/shared/half.js';
-import { rotateEnv, type EnvImage } from '../renderer/shared/latlong.js';
-import { fitEnv } from '../renderer/shared/lighting.js';
-import { autoExposure } from '../renderer/passes/preview.js';
+import type { OlatStack, StackHeader } from '../renderer/pipelines/olat/stack-io.js';
+import type { Relighter } from '../renderer/pipelines/olat/relight.js';
+import { loadEnvMap } from '../renderer/assets/environment.js';
+import { listBuiltinEnvMaps } from '../renderer/io/envmap-io.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { floatsToHalf, halfsToFloat } from '../renderer/core/half.js';
+import { rotateEnv, type EnvImage } from '../renderer/core/latlong.js';
+import { fitEnv } from '../renderer/core/lighting.js';
+import { autoExposure } from '../renderer/develop/passes/preview.js';
 import { displayRgba, rgbaToRgb } from './public/src/display.js';
 
 // The OLAT modules load on first use: the rest of the server never depends on them.
-let olatModules: Promise<{ io: typeof import('../renderer/node/olat/stack-io.js'); relight: typeof import('../renderer/node/olat/relight.js'); rig: typeof import('../renderer/shared/rig.js') }> | null = null;
+let olatModules: Promise<{ io: typeof import('../renderer/pipelines/olat/stack-io.js'); relight: typeof import('../renderer/pipelines/olat/relight.js'); rig: typeof import('../renderer/core/rig.js') }> | null = null;
 function olat() {
-  olatModules ??= Promise.all([import('../renderer/node/olat/stack-io.js'), import('../renderer/node/olat/relight.js'), import('../renderer/shared/rig.js')]).then(([io, relight, rig]) => ({ io, relight, rig }));
+  olatModules ??= Promise.all([import('../renderer/pipelines/olat/stack-io.js'), import('../renderer/pipelines/olat/relight.js'), import('../renderer/core/rig.js')]).then(([io, relight, rig]) => ({ io, relight, rig }));
   return olatModules;
 }
 const STACK_MAGIC = 'VLSOLAT1';

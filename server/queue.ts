@@ -9,10 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents, Worker, UnrecoverableError, type ConnectionOptions, type Job as BullJob } from 'bullmq';
-import { parseBatchConfig, type BatchConfig } from '../renderer/node/batch/config.js';
-import { resolveNamedDir } from '../renderer/node/names.js';
-import { prepareBatch, finishBatch, lockBatchDir, missingSamples, ShardRunner, StoppedError } from '../renderer/node/batch/run.js';
-import type { Backend } from '../renderer/node/browser.js';
+import { parseBatchConfig, type BatchConfig } from '../renderer/pipelines/batch/config.js';
+import { resolveNamedDir } from '../renderer/io/paths.js';
+import { prepareBatch, finishBatch, lockBatchDir, missingSamples, ShardRunner, StoppedError } from '../renderer/pipelines/batch/run.js';
+import type { Backend } from '../renderer/engine/browser.js';
 import type { ExecutorContext, JobExecutor } from './jobs.js';
 
 export const QUEUE_NAME = 'vls-shards';

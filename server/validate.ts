@@ -4,11 +4,11 @@
 // arbitrary files.
 import fs from 'node:fs';
 import path from 'node:path';
-import { BatchConfigSchema, contentConfig, type BatchConfig } from '../renderer/node/batch/config.js';
-import { checkBatchAssets } from '../renderer/node/batch/run.js';
-import { headDescriptorFiles } from '../renderer/node/head.js';
-import { sha256, stableStringify } from '../renderer/node/batch/dataset.js';
-import { resolveNamedDir } from '../renderer/node/names.js';
+import { BatchConfigSchema, contentConfig, type BatchConfig } from '../renderer/pipelines/batch/config.js';
+import { checkBatchAssets } from '../renderer/pipelines/batch/run.js';
+import { headDescriptorFiles } from '../renderer/assets/head.js';
+import { sha256, stableStringify } from '../renderer/pipelines/batch/finalize.js';
+import { resolveNamedDir } from '../renderer/io/paths.js';
 
 export interface FieldIssue {
   /** dotted field path, e.g. "config.camera.yawDeg.1" */

@@ -8,9 +8,9 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseBatchConfig } from '../renderer/node/batch/config.js';
-import { runBatch } from '../renderer/node/batch/run.js';
-import type { CameraSimRecord } from '../renderer/node/camera-sim.js';
+import { parseBatchConfig } from '../renderer/pipelines/batch/config.js';
+import { runBatch } from '../renderer/pipelines/batch/run.js';
+import type { CameraSimRecord } from '../renderer/develop/camera-sim.js';
 
 describe('batch: camera simulation of the inputs', function () {
   let tmp: string;

@@ -1,5 +1,5 @@
 /**
- * Batch engine (renderer/node/batch): config validation, the deterministic planner, and real
+ * Batch engine (renderer/pipelines/batch): config validation, the deterministic planner, and real
  * batches in Chromium: 1 vs 2 workers give the same dataset, interrupted runs resume without
  * duplicates or gaps, a killed browser is replaced and its sample retried, and the CLI's
  * complete / Ctrl-C paths. Images are 64 px with cheap render settings to keep this short.
@@ -10,18 +10,18 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { parseBatchConfig, loadBatchConfig, batchConfigJsonSchema, type BatchConfigInput, type BatchConfig } from '../renderer/node/batch/config.js';
-import { planSample, LIGHTING_INDEPENDENT_PASSES } from '../renderer/node/batch/plan.js';
-import { encodeLightings, cropRendered } from '../renderer/node/batch/encode.js';
-import { runBatch, BatchAbortedError, findInconsistentRenders, type BatchProgress } from '../renderer/node/batch/run.js';
-import { listFiles } from '../renderer/node/batch/dataset.js';
-import { lightingToEnv } from '../renderer/shared/lighting.js';
-import { loadEnvMap } from '../renderer/node/environment.js';
-import { resolveCamera } from '../renderer/shared/camera.js';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import type { Renderer, RenderedSample } from '../renderer/node/renderer.js';
-import type { EnvImage } from '../renderer/shared/latlong.js';
-import { resolveAssetPath, SHARED_ASSETS } from '../renderer/node/asset-roots.js';
+import { parseBatchConfig, loadBatchConfig, batchConfigJsonSchema, type BatchConfigInput, type BatchConfig } from '../renderer/pipelines/batch/config.js';
+import { planSample, LIGHTING_INDEPENDENT_PASSES } from '../renderer/pipelines/batch/plan.js';
+import { encodeLightings, cropRendered } from '../renderer/dataset/encodings.js';
+import { runBatch, BatchAbortedError, findInconsistentRenders, type BatchProgress } from '../renderer/pipelines/batch/run.js';
+import { listFiles } from '../renderer/pipelines/batch/finalize.js';
+import { lightingToEnv } from '../renderer/core/lighting.js';
+import { loadEnvMap } from '../renderer/assets/environment.js';
+import { resolveCamera } from '../renderer/core/camera.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import type { Renderer, RenderedSample } from '../renderer/engine/renderer.js';
+import type { EnvImage } from '../renderer/core/latlong.js';
+import { resolveAssetPath, SHARED_ASSETS } from '../renderer/io/asset-roots.js';
 
 const LPS = 'assets/heads/lee_perry_smith';
 const HAVE_LPS = fs.existsSync(path.join(PROJECT_ROOT, LPS, 'head.json')) && fs.existsSync(resolveAssetPath(path.join(SHARED_ASSETS, 'heads', 'lee_perry_smith', 'LeePerrySmith.glb')));

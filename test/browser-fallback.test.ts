@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Context } from 'mocha';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { SYSTEM_BROWSERS } from '../renderer/node/browser.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { SYSTEM_BROWSERS } from '../renderer/engine/browser.js';
 
 const TINY = {
   name: 'browser-fallback',

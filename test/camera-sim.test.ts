@@ -1,5 +1,5 @@
 /**
- * Camera simulation (renderer/node/camera-sim.ts): options and switches, determinism per seed and
+ * Camera simulation (renderer/develop/camera-sim.ts): options and switches, determinism per seed and
  * replay from the record, the Poisson-Gaussian noise model (variance vs intensity fitted on flat
  * patches), the colour stages, and the record in a rendered sequence's metadata (real Chromium).
  */
@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Rng } from '../renderer/shared/rng.js';
-import { srgbEncode } from '../renderer/shared/color.js';
+import { Rng } from '../renderer/core/rng.js';
+import { srgbEncode } from '../renderer/core/color.js';
 import {
   CameraSimSchema,
   CRF_NAMES,
@@ -23,9 +23,9 @@ import {
   simulateCamera,
   whiteBalanceGains,
   type CameraSimParams,
-} from '../renderer/node/camera-sim.js';
-import { parseSequenceConfig, runSequence } from '../renderer/node/sequence.js';
-import { readExr } from '../renderer/node/exr.js';
+} from '../renderer/develop/camera-sim.js';
+import { parseSequenceConfig, runSequence } from '../renderer/pipelines/sequence.js';
+import { readExr } from '../renderer/io/exr.js';
 
 const ALL_ON = { enabled: true };
 

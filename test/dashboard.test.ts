@@ -21,10 +21,10 @@ import { createApp } from '../server/app.js';
 import { JobManager } from '../server/jobs.js';
 import { EmbeddedExecutor } from '../server/executor-embedded.js';
 import { DatasetIndexes } from '../server/datasets.js';
-import { findBrowser } from '../renderer/node/browser.js';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
-import { Renderer } from '../renderer/node/renderer.js';
-import type { BatchConfigInput } from '../renderer/node/batch/config.js';
+import { findBrowser } from '../renderer/engine/browser.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { Renderer } from '../renderer/engine/renderer.js';
+import type { BatchConfigInput } from '../renderer/pipelines/batch/config.js';
 
 const ART = path.join(PROJECT_ROOT, 'output', 'test-artifacts', 'dashboard');
 const DS = 'dash-e2e';
@@ -490,7 +490,7 @@ describe('dashboard (real Chromium)', function () {
   describe('light stage (OLAT)', () => {
     const STACK = 'olat/e2e32.olat';
     before(async () => {
-      const [{ captureStack }, { writeStack }, { makeRig }] = await Promise.all([import('../renderer/node/olat/capture.js'), import('../renderer/node/olat/stack-io.js'), import('../renderer/shared/rig.js')]);
+      const [{ captureStack }, { writeStack }, { makeRig }] = await Promise.all([import('../renderer/pipelines/olat/capture.js'), import('../renderer/pipelines/olat/stack-io.js'), import('../renderer/core/rig.js')]);
       const r = await Renderer.launch();
       try {
         const t0 = performance.now();

@@ -1,5 +1,5 @@
 /**
- * Evaluation (renderer/node/eval/metrics.ts, scripts/eval.ts): every metric against scikit-image /
+ * Evaluation (renderer/develop/metrics.ts, scripts/eval.ts): every metric against scikit-image /
  * scipy under /usr/bin/python3 (same window and constants), then `npm run eval` as a child process
  * on a rendered dataset (batch engine) and on a rendered sequence (temporal metrics).
  */
@@ -8,16 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { imageMetrics, maskedSsim, temporalRmse, warpedRmse } from '../renderer/node/eval/metrics.js';
-import { parseBatchConfig } from '../renderer/node/batch/config.js';
-import { runBatch } from '../renderer/node/batch/run.js';
-import { parseSequenceConfig, runSequence } from '../renderer/node/sequence.js';
-import { readExr, writeExr } from '../renderer/node/exr.js';
-import { writePng } from '../renderer/node/image-io.js';
-import { srgbEncode } from '../renderer/shared/color.js';
-import { Rng } from '../renderer/shared/rng.js';
+import { imageMetrics, maskedSsim, temporalRmse, warpedRmse } from '../renderer/develop/metrics.js';
+import { parseBatchConfig } from '../renderer/pipelines/batch/config.js';
+import { runBatch } from '../renderer/pipelines/batch/run.js';
+import { parseSequenceConfig, runSequence } from '../renderer/pipelines/sequence.js';
+import { readExr, writeExr } from '../renderer/io/exr.js';
+import { writePng } from '../renderer/io/image-io.js';
+import { srgbEncode } from '../renderer/core/color.js';
+import { Rng } from '../renderer/core/rng.js';
 import { skipBecause } from './support/skip.js';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
 
 const PY = '/usr/bin/python3';
 const NO_PY = 'python3 with numpy, scipy and scikit-image not installed (Debian: python3-numpy python3-scipy python3-skimage)';

@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { SHARED_ASSETS, skipBecause } from './support/skip.js';
 
 const SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'fetch-assets.ts');

@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { Renderer } from '../renderer/node/renderer.js';
-import { readExr } from '../renderer/node/exr.js';
+import { Renderer } from '../renderer/engine/renderer.js';
+import { readExr } from '../renderer/io/exr.js';
 import { findBlender, runScene, blenderDirFromUv, type FidelityScene } from '../scripts/bench-fidelity.js';
-import { uvFromDir } from '../renderer/shared/latlong.js';
+import { uvFromDir } from '../renderer/core/latlong.js';
 import { skipBecause } from './support/skip.js';
 
 describe('fidelity against Cycles (smoke)', function () {

@@ -1,5 +1,5 @@
 /**
- * Sequences and exact optical flow (renderer/node/sequence.ts, flow.ts): the relative-camera motion
+ * Sequences and exact optical flow (renderer/pipelines/sequence.ts, flow.ts): the relative-camera motion
  * model, the lighting path, flow and occlusion against an analytic ray-traced scene, and on real
  * renders: warping frame t+1 by the ground-truth flow reproduces frame t on visible pixels.
  */
@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { resolveCamera, type ResolvedCamera } from '../renderer/shared/camera.js';
-import { Rng } from '../renderer/shared/rng.js';
-import { readExr } from '../renderer/node/exr.js';
-import { readPng } from '../renderer/node/image-io.js';
-import { computeFlow, readFlow, readFrameGeometry, backProject, project, warpBilinear, OCC_VISIBLE, OCC_OCCLUDED, OCC_NO_SURFACE, OCC_OUT_OF_FRAME, type FrameGeometry } from '../renderer/node/flow.js';
-import { headRotation, orbitFromPose, parseSequenceConfig, planSequence, runSequence } from '../renderer/node/sequence.js';
-import type { Vec3 } from '../renderer/shared/protocol.js';
+import { resolveCamera, type ResolvedCamera } from '../renderer/core/camera.js';
+import { Rng } from '../renderer/core/rng.js';
+import { readExr } from '../renderer/io/exr.js';
+import { readPng } from '../renderer/io/image-io.js';
+import { computeFlow, readFlow, readFrameGeometry, backProject, project, warpBilinear, OCC_VISIBLE, OCC_OCCLUDED, OCC_NO_SURFACE, OCC_OUT_OF_FRAME, type FrameGeometry } from '../renderer/develop/flow.js';
+import { headRotation, orbitFromPose, parseSequenceConfig, planSequence, runSequence } from '../renderer/pipelines/sequence.js';
+import type { Vec3 } from '../renderer/core/protocol.js';
 import { onPath, skipBecause } from './support/skip.js';
 
 function rayDir(cam: ResolvedCamera, x: number, y: number): Vec3 {

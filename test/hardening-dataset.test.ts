@@ -10,8 +10,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseBatchConfig, type BatchConfigInput } from '../renderer/node/batch/config.js';
-import { runBatch, finishBatch, findInconsistentRenders } from '../renderer/node/batch/run.js';
+import { parseBatchConfig, type BatchConfigInput } from '../renderer/pipelines/batch/config.js';
+import { runBatch, finishBatch, findInconsistentRenders } from '../renderer/pipelines/batch/run.js';
 
 const TINY: BatchConfigInput = {
   name: 'hard',

@@ -12,11 +12,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as THREE from 'three';
 import { EXRLoader } from 'three/examples/jsm/loaders/EXRLoader.js';
-import { fromHalf, toHalf, floatsToHalf, halfsToFloat } from '../renderer/shared/half.js';
-import { srgbEncode, srgbDecode, linearToSrgb8, tonemapToSrgb8, acesFilmic } from '../renderer/shared/color.js';
-import { writeExr, readExr, encodeExr, parseExrHeader, type ExrChannelInput } from '../renderer/node/exr.js';
-import { writePng, readPng } from '../renderer/node/image-io.js';
-import { writeFileAtomic, writeJsonAtomic } from '../renderer/node/fs-atomic.js';
+import { fromHalf, toHalf, floatsToHalf, halfsToFloat } from '../renderer/core/half.js';
+import { srgbEncode, srgbDecode, linearToSrgb8, tonemapToSrgb8, acesFilmic } from '../renderer/core/color.js';
+import { writeExr, readExr, encodeExr, parseExrHeader, type ExrChannelInput } from '../renderer/io/exr.js';
+import { writePng, readPng } from '../renderer/io/image-io.js';
+import { writeFileAtomic, writeJsonAtomic } from '../renderer/io/fs-atomic.js';
 import {
   listBuiltinEnvMaps,
   readBuiltinEnvMap,
@@ -24,9 +24,9 @@ import {
   readEnvMap,
   resolveEnvMap,
   contentHash,
-} from '../renderer/node/envmap-io.js';
+} from '../renderer/io/envmap-io.js';
 import { skipBecause } from './support/skip.js';
-import { resolveAssetPath, SHARED_ASSETS } from '../renderer/node/asset-roots.js';
+import { resolveAssetPath, SHARED_ASSETS } from '../renderer/io/asset-roots.js';
 
 const PY = '/usr/bin/python3';
 const REAL_HDR = resolveAssetPath(path.join(SHARED_ASSETS, 'envmaps', 'studio_small_03_1k.hdr'));

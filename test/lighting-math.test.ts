@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Rng } from '../renderer/shared/rng.js';
+import { Rng } from '../renderer/core/rng.js';
 import {
   type EnvImage,
   type RGB,
@@ -16,7 +16,7 @@ import {
   sampleBilinear,
   totalPower,
   uvFromDir,
-} from '../renderer/shared/latlong.js';
+} from '../renderer/core/latlong.js';
 import {
   SH_K0,
   evalSH9,
@@ -24,7 +24,7 @@ import {
   projectEnvSH9,
   rotateSH9Y,
   shBasis,
-} from '../renderer/shared/sh9.js';
+} from '../renderer/core/sh9.js';
 import {
   type Lighting,
   lightingToEnv,
@@ -33,7 +33,7 @@ import {
   samplePointLightsH,
   sampleLightingTriplet,
   scaleLighting,
-} from '../renderer/shared/lighting.js';
+} from '../renderer/core/lighting.js';
 
 const relErr = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-12, Math.abs(b));
 
@@ -451,8 +451,8 @@ describe('lighting sampling (eq. 9)', () => {
 
 describe('environment background (renderBackground)', () => {
   it('equals per-pixel ray lookups of the rotated, weighted layers (u-shift fast path)', async () => {
-    const { renderBackground, loadEnvMap } = await import('../renderer/node/environment.js');
-    const { resolveCamera, pixelRay } = await import('../renderer/shared/camera.js');
+    const { renderBackground, loadEnvMap } = await import('../renderer/assets/environment.js');
+    const { resolveCamera, pixelRay } = await import('../renderer/core/camera.js');
     const cam = resolveCamera({ yawDeg: 23, pitchDeg: -8, rollDeg: 4, distance: 0.7, fovYDeg: 40, target: [0, 0.02, 0], width: 48, height: 40 });
     const layers = [
       { map: 'builtin:studio', rotationDeg: 259.2, intensity: 1.3, weight: 0.8 },

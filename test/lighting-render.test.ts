@@ -4,12 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { Renderer } from '../renderer/node/renderer.js';
-import { parseSampleSpec } from '../renderer/node/spec.js';
-import { resolveHead } from '../renderer/node/head.js';
-import { loadEnvMap } from '../renderer/node/environment.js';
-import { projectEnvSH9, irradianceSH9 } from '../renderer/shared/sh9.js';
-import { rotateEnv } from '../renderer/shared/latlong.js';
+import { Renderer } from '../renderer/engine/renderer.js';
+import { parseSampleSpec } from '../renderer/core/spec.js';
+import { resolveHead } from '../renderer/assets/head.js';
+import { loadEnvMap } from '../renderer/assets/environment.js';
+import { projectEnvSH9, irradianceSH9 } from '../renderer/core/sh9.js';
+import { rotateEnv } from '../renderer/core/latlong.js';
 
 describe('lighting conventions in the rendered image', function () {
   let renderer: Renderer;

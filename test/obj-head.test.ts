@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { Renderer } from '../renderer/node/renderer.js';
-import { parseSampleSpec } from '../renderer/node/spec.js';
-import { resolveHead } from '../renderer/node/head.js';
-import { parseGlb, readAccessor } from '../renderer/node/gltf-write.js';
+import { Renderer } from '../renderer/engine/renderer.js';
+import { parseSampleSpec } from '../renderer/core/spec.js';
+import { resolveHead } from '../renderer/assets/head.js';
+import { parseGlb, readAccessor } from '../renderer/io/gltf-write.js';
 
 function glbToObj(glb: Buffer): string {
   const parsed = parseGlb(glb);

@@ -4,14 +4,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { Renderer } from '../renderer/node/renderer.js';
-import { parseSampleSpec } from '../renderer/node/spec.js';
-import { writeExr, readExr } from '../renderer/node/exr.js';
-import { readPng } from '../renderer/node/image-io.js';
-import { envFromFunction, rotateEnv, totalPower, type EnvImage } from '../renderer/shared/latlong.js';
-import { floatsToHalf, halfsToFloat } from '../renderer/shared/half.js';
-import { Rng } from '../renderer/shared/rng.js';
-import { sampleLightingTriplet, type Lighting } from '../renderer/shared/lighting.js';
+import { Renderer } from '../renderer/engine/renderer.js';
+import { parseSampleSpec } from '../renderer/core/spec.js';
+import { writeExr, readExr } from '../renderer/io/exr.js';
+import { readPng } from '../renderer/io/image-io.js';
+import { envFromFunction, rotateEnv, totalPower, type EnvImage } from '../renderer/core/latlong.js';
+import { floatsToHalf, halfsToFloat } from '../renderer/core/half.js';
+import { Rng } from '../renderer/core/rng.js';
+import { sampleLightingTriplet, type Lighting } from '../renderer/core/lighting.js';
 import {
   makeRig,
   cellMap,
@@ -24,11 +24,11 @@ import {
   coverageRadiusDeg,
   RIG_PRESETS,
   type Rig,
-} from '../renderer/shared/rig.js';
-import { captureStack } from '../renderer/node/olat/capture.js';
-import { writeStack, readStack, readStackHeader, stackImage, expandCovered, type OlatStack } from '../renderer/node/olat/stack-io.js';
-import { Relighter, RELIGHT_ROUTES } from '../renderer/node/olat/relight.js';
-import { writeRelitSample, writeRelitTriplet, WEIGHTS_FILE } from '../renderer/node/olat/relit-sample.js';
+} from '../renderer/core/rig.js';
+import { captureStack } from '../renderer/pipelines/olat/capture.js';
+import { writeStack, readStack, readStackHeader, stackImage, expandCovered, type OlatStack } from '../renderer/pipelines/olat/stack-io.js';
+import { Relighter, RELIGHT_ROUTES } from '../renderer/pipelines/olat/relight.js';
+import { writeRelitSample, writeRelitTriplet, WEIGHTS_FILE } from '../renderer/pipelines/olat/relit-sample.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vls-olat-'));
 const S = 128;

@@ -8,11 +8,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseBatchConfig } from '../renderer/node/batch/config.js';
-import { runBatch } from '../renderer/node/batch/run.js';
-import { readExr } from '../renderer/node/exr.js';
-import { readPng } from '../renderer/node/image-io.js';
-import { PROJECT_ROOT } from '../renderer/node/bundle.js';
+import { parseBatchConfig } from '../renderer/pipelines/batch/config.js';
+import { runBatch } from '../renderer/pipelines/batch/run.js';
+import { readExr } from '../renderer/io/exr.js';
+import { readPng } from '../renderer/io/image-io.js';
+import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { skipBecause } from './support/skip.js';
 
 const PY = '/usr/bin/python3';

@@ -3,7 +3,7 @@
 import { EnvCubeTexture } from '@babylonjs/core/Materials/Textures/envCubeTexture.js';
 import { PanoramaToCubeMapTools } from '@babylonjs/core/Misc/HighDynamicRange/panoramaToCubemap.js';
 import type { Scene } from '@babylonjs/core/scene.js';
-import { VLSE_HEADER_BYTES, VLSE_MAGIC } from '../shared/protocol.js';
+import { VLSE_HEADER_BYTES, VLSE_MAGIC } from '../core/protocol.js';
 
 export class EquirectFloatCubeTexture extends EnvCubeTexture {
   constructor(url: string, private readonly scene_: Scene, size: number, private readonly prefilter_: boolean, onLoad: () => void, onError: (msg?: string) => void) {

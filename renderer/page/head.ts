@@ -11,7 +11,7 @@ import { Color3 } from '@babylonjs/core/Maths/math.color.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 import { IntrinsicPassPlugin } from './pass-plugin.js';
-import type { PageHead } from '../shared/protocol.js';
+import type { PageHead } from '../core/protocol.js';
 
 export interface LoadedHead {
   meshes: AbstractMesh[];

@@ -1,4 +1,4 @@
-// Browser-only entry point, bundled by esbuild (renderer/node/bundle.ts) and served by Node.
+// Browser-only entry point, bundled by esbuild (renderer/engine/bundle.ts) and served by Node.
 // Exposes window.vls: Node drives it through page.evaluate. One scene, kept warm across
 // samples; heads and environment maps are loaded once and cached by key.
 import { Engine } from '@babylonjs/core/Engines/engine.js';
@@ -17,9 +17,9 @@ import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 import { loadHead, type LoadedHead } from './head.js';
 import { EquirectFloatCubeTexture } from './env-texture.js';
 import { passState } from './pass-plugin.js';
-import { RENDER_MODES, MODE_CHANNELS, MODE_FLOAT32, type RenderModeName } from '../shared/render-modes.js';
-import { floatsToHalf } from '../shared/half.js';
-import type { PageRenderRequest, PageRenderResult, PageEnvironment, PageOlatRequest, PageOlatResult, PageHead, PageCamera, PagePointLight } from '../shared/protocol.js';
+import { RENDER_MODES, MODE_CHANNELS, MODE_FLOAT32, type RenderModeName } from '../core/render-modes.js';
+import { floatsToHalf } from '../core/half.js';
+import type { PageRenderRequest, PageRenderResult, PageEnvironment, PageOlatRequest, PageOlatResult, PageHead, PageCamera, PagePointLight } from '../core/protocol.js';
 
 const canvas = document.createElement('canvas');
 canvas.width = 64;

@@ -5,7 +5,7 @@
 import { MaterialPluginBase } from '@babylonjs/core/Materials/materialPluginBase.js';
 import type { Material } from '@babylonjs/core/Materials/material.js';
 import type { UniformBuffer } from '@babylonjs/core/Materials/uniformBuffer.js';
-import { RENDER_MODES } from '../shared/render-modes.js';
+import { RENDER_MODES } from '../core/render-modes.js';
 
 /** The mode every plugin instance draws in; set by the page before each render. */
 export const passState = { mode: RENDER_MODES.beauty as number };

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context, Runnable, Suite } from 'mocha';
-import { PROJECT_ROOT } from '../../renderer/node/bundle.js';
+import { PROJECT_ROOT } from '../../renderer/io/paths.js';
 
 /** ../shared/assets relative to the repo root (absent on a fresh machine). */
 export const SHARED_ASSETS = path.resolve(PROJECT_ROOT, '..', 'shared', 'assets');

@@ -9,14 +9,14 @@
  *
  * Kinds:
  *   radiance  beauty, diffuse, specular, OLAT / relit images, env maps: x 2^exposure, ACES filmic
- *             (Narkowicz fit, renderer/shared/color.ts), sRGB encode. Same curve as preview.png.
+ *             (Narkowicz fit, renderer/core/color.ts), sRGB encode. Same curve as preview.png.
  *   albedo    linear reflectance: sRGB encode only (no exposure, no curve).
  *   normal    unit vectors: (n + 1) / 2, linear (no sRGB), black where all three are 0 (off the head).
  *   depth     metres: near = bright, linear between the min and max over the covered pixels, 0 = black.
  *   mask      coverage 0..1, linear grey.
  */
-import { acesFilmic, linearToSrgb8 } from '../../../renderer/shared/color.js';
-import { fromHalf } from '../../../renderer/shared/half.js';
+import { acesFilmic, linearToSrgb8 } from '../../../renderer/core/color.js';
+import { fromHalf } from '../../../renderer/core/half.js';
 
 export type DisplayKind = 'radiance' | 'albedo' | 'normal' | 'depth' | 'mask';
 

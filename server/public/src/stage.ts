@@ -1,12 +1,12 @@
 // The light-stage view of an OLAT stack: the rig's lights on a sphere (a radio group: click or
 // arrow keys pick a light and show its image), and live image-based relighting: pick an
-// environment map and rotate it; the server relights the stack (renderer/node/olat/relight.ts)
+// environment map and rotate it; the server relights the stack (renderer/pipelines/olat/relight.ts)
 // and the newest frame replaces the image (requests never pile up: one in flight, the latest
 // wanted state next).
 import { h, s as svg, clear, kv, fmtNum, fmtBytes, announce } from './dom.js';
 import { getJson, type StackInfo, type StackListItem } from './api.js';
 import { hrefOf, focusHeading, type ViewContext } from './nav.js';
-import { uvFromDir } from '../../../renderer/shared/latlong.js';
+import { uvFromDir } from '../../../renderer/core/latlong.js';
 
 export async function renderStages(ctx: ViewContext): Promise<void> {
   document.title = 'Light stage — dashboard';

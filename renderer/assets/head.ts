@@ -1,0 +1,197 @@
+// Node-only. Head folders: a small descriptor (head.json) naming the mesh and maps, checked
+// before anything reaches the browser so a bad folder fails with the file named.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { canonicalMatrix } from '../core/frame.js';
+import type { PageHead, Vec3 } from '../core/protocol.js';
+import { PROJECT_ROOT } from '../io/paths.js';
+import { resolveAssetPath } from '../io/asset-roots.js';
+import { ensureProceduralHead } from './procedural-head.js';
+import { formatZodIssues, readJsonFile } from '../io/json-file.js';
+import { checkMeshGeometry, gltfExternalFiles } from './mesh-check.js';
+
+const AxisSchema = z.enum(['+X', '-X', '+Y', '-Y', '+Z', '-Z']);
+
+export const HeadDescriptorSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().optional(),
+    version: z.number().optional(),
+    /** Mesh file (.glb, .gltf or .obj), relative to baseDir. */
+    mesh: z.string().min(1),
+    /** Folder holding mesh and maps, relative to the descriptor's folder (default: that folder). */
+    baseDir: z.string().optional(),
+    maps: z
+      .object({ albedo: z.string(), normal: z.string(), specular: z.string(), roughness: z.string() })
+      .partial()
+      .default({}),
+    normalMap: z
+      .object({ convention: z.enum(['opengl', 'directx']).default('opengl'), scale: z.number().positive().default(1) })
+      .default({ convention: 'opengl', scale: 1 }),
+    scaleToMetres: z.number().positive(),
+    upAxis: AxisSchema.default('+Y'),
+    facing: AxisSchema.default('+Z'),
+    /** Where v=0 lies in the images: 'top-left' (glTF) or 'bottom-left' (OpenGL/OBJ). */
+    uvOrigin: z.enum(['top-left', 'bottom-left']),
+    center: z.union([z.literal('bbox'), z.tuple([z.number(), z.number(), z.number()])]).default('bbox'),
+    material: z
+      .object({
+        albedoFactor: z.tuple([z.number(), z.number(), z.number()]).default([1, 1, 1]),
+        roughness: z.number().min(0.02).max(1).default(0.5),
+        specularF0: z.number().min(0).max(0.2).default(0.028),
+      })
+      .default({ albedoFactor: [1, 1, 1], roughness: 0.5, specularF0: 0.028 }),
+    license: z.string().optional(),
+    attribution: z.string().optional(),
+  })
+  .strict();
+
+export type HeadDescriptor = z.infer<typeof HeadDescriptorSchema>;
+
+export interface ResolvedHead {
+  descriptorPath: string;
+  descriptor: HeadDescriptor;
+  files: { mesh: string; albedo?: string; normal?: string; specular?: string; roughness?: string };
+  /** sha256 over the descriptor and every file it names. */
+  contentHash: string;
+  specularMapMean: number | null;
+}
+
+export { formatZodIssues };
+
+const MESH_EXTS = new Set(['.glb', '.gltf', '.obj']);
+
+async function checkImage(file: string, role: string): Promise<void> {
+  try {
+    const meta = await sharp(file).metadata();
+    if (!meta.width || !meta.height) throw new Error('no image size');
+    // Decode fully: a truncated JPEG/PNG passes metadata() but fails here.
+    await sharp(file, { failOn: 'truncated' }).raw().toBuffer();
+  } catch (err) {
+    throw new Error(`head ${role} map ${file} is not a readable image: ${(err as Error).message}`);
+  }
+}
+
+function checkMesh(file: string): void {
+  const ext = path.extname(file).toLowerCase();
+  const buf = fs.readFileSync(file);
+  if (ext === '.glb') {
+    if (buf.length < 20 || buf.readUInt32LE(0) !== 0x46546c67) throw new Error(`head mesh ${file} is not a GLB file (bad magic)`);
+    const declared = buf.readUInt32LE(8);
+    if (declared !== buf.length) throw new Error(`head mesh ${file} is truncated or corrupt: header says ${declared} bytes, file has ${buf.length}`);
+    const jsonLen = buf.readUInt32LE(12);
+    try {
+      JSON.parse(buf.subarray(20, 20 + jsonLen).toString('utf8'));
+    } catch {
+      throw new Error(`head mesh ${file} has a corrupt JSON chunk`);
+    }
+  } else if (ext === '.gltf') {
+    try {
+      JSON.parse(buf.toString('utf8'));
+    } catch {
+      throw new Error(`head mesh ${file} is not valid glTF JSON`);
+    }
+  } else if (ext === '.obj') {
+    if (!/^v\s/m.test(buf.toString('utf8'))) throw new Error(`head mesh ${file} has no vertices ("v" lines)`);
+  }
+  // The container parses; now the geometry itself (garbage vertex bytes render NaN passes).
+  checkMeshGeometry(file, buf);
+}
+
+/**
+ * Every file a head descriptor names (descriptor, mesh, maps, a .gltf's external buffers and
+ * images), resolved to absolute paths, without checking them. The server uses it to keep a
+ * descriptor inside the asset roots: `baseDir` and map paths may point anywhere.
+ */
+export function headDescriptorFiles(ref: string, opts: { cwd?: string } = {}): string[] {
+  const target = path.resolve(opts.cwd ?? process.cwd(), ref);
+  const descriptorPath = fs.existsSync(target) && fs.statSync(target).isDirectory() ? path.join(target, 'head.json') : target;
+  const out = [descriptorPath];
+  if (!fs.existsSync(descriptorPath)) return out;
+  const parsed = HeadDescriptorSchema.safeParse(readJsonFile(descriptorPath, 'head descriptor'));
+  if (!parsed.success) return out; // reported by resolveHead
+  const d = parsed.data;
+  const base = resolveAssetPath(path.resolve(path.dirname(descriptorPath), d.baseDir ?? '.')); // ../shared/assets or the fetch-assets cache
+  const mesh = path.resolve(base, d.mesh);
+  out.push(mesh, ...gltfExternalFiles(mesh));
+  for (const k of ['albedo', 'normal', 'specular', 'roughness'] as const) {
+    const m = d.maps[k];
+    if (m) out.push(path.resolve(base, m));
+  }
+  return out;
+}
+
+/**
+ * Resolves a head reference: 'procedural' (built-in), a folder with head.json, or a path to a
+ * descriptor file. Relative paths resolve against `cwd` then the project root.
+ */
+export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?: string } = {}): Promise<ResolvedHead> {
+  let target = ref;
+  if (ref === 'procedural' || ref === 'builtin:procedural') {
+    target = await ensureProceduralHead(opts.cacheRoot ?? path.join(PROJECT_ROOT, 'output', '.cache'));
+  } else if (!path.isAbsolute(ref)) {
+    const fromCwd = path.resolve(opts.cwd ?? process.cwd(), ref);
+    target = fs.existsSync(fromCwd) ? fromCwd : path.resolve(PROJECT_ROOT, ref);
+  }
+  if (!fs.existsSync(target)) throw new Error(`head ${target} does not exist`);
+  const descriptorPath = fs.statSync(target).isDirectory() ? path.join(target, 'head.json') : target;
+  if (!fs.existsSync(descriptorPath)) throw new Error(`head descriptor ${descriptorPath} does not exist (a head folder needs a head.json)`);
+  const raw = readJsonFile(descriptorPath, 'head descriptor');
+  const parsed = HeadDescriptorSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(formatZodIssues(parsed.error, `head descriptor ${descriptorPath}`));
+  const d = parsed.data;
+  const base = resolveAssetPath(path.resolve(path.dirname(descriptorPath), d.baseDir ?? '.')); // ../shared/assets or the fetch-assets cache
+  const files: ResolvedHead['files'] = { mesh: path.resolve(base, d.mesh) };
+  for (const k of ['albedo', 'normal', 'specular', 'roughness'] as const) {
+    const m = d.maps[k];
+    if (m) files[k] = path.resolve(base, m);
+  }
+  for (const [role, file] of Object.entries(files)) {
+    if (!fs.existsSync(file)) throw new Error(`head ${d.id}: ${role} file ${file} (named in ${descriptorPath}) does not exist`);
+  }
+  const ext = path.extname(files.mesh).toLowerCase();
+  if (!MESH_EXTS.has(ext)) throw new Error(`head mesh ${files.mesh} has unsupported extension "${ext}" (use .glb, .gltf or .obj)`);
+  checkMesh(files.mesh);
+  const hash = crypto.createHash('sha256').update(JSON.stringify(d));
+  for (const [role, file] of Object.entries(files)) {
+    if (role !== 'mesh') await checkImage(file, role);
+    hash.update(role).update(fs.readFileSync(file));
+  }
+  let specularMapMean: number | null = null;
+  if (files.specular) {
+    const stats = await sharp(files.specular).stats();
+    specularMapMean = stats.channels[0].mean / 255;
+  }
+  return { descriptorPath, descriptor: d, files, contentHash: hash.digest('hex'), specularMapMean };
+}
+
+/** The page's view of a head: URLs instead of paths, frame and material resolved. */
+export function toPageHead(h: ResolvedHead, urlFor: (file: string) => string, subsurface: boolean): PageHead {
+  const d = h.descriptor;
+  const maps: PageHead['maps'] = {};
+  for (const k of ['albedo', 'normal', 'specular', 'roughness'] as const) {
+    const f = h.files[k];
+    if (f) maps[k] = urlFor(f);
+  }
+  return {
+    key: h.contentHash.slice(0, 16),
+    meshUrl: urlFor(h.files.mesh),
+    meshExt: path.extname(h.files.mesh).toLowerCase(),
+    maps,
+    toCanonical: canonicalMatrix(d.upAxis, d.facing, d.scaleToMetres),
+    center: d.center === 'bbox' ? 'bbox' : (d.center as Vec3),
+    flipV: d.uvOrigin === 'bottom-left',
+    normalMap: { greenUp: d.normalMap.convention === 'opengl', scale: d.normalMap.scale },
+    material: {
+      albedoFactor: d.material.albedoFactor as Vec3,
+      roughness: d.material.roughness,
+      specularF0: d.material.specularF0,
+      // Babylon multiplies F0 (from the IOR) by the map: scale so the map's mean gives specularF0.
+      specularMapScale: h.specularMapMean ? 1 / Math.max(h.specularMapMean, 1e-3) : 1,
+      subsurface,
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Node-only helpers of the batch engine: the per-lighting encodings the networks take (16x16
+// lat-long, SH9) and the crop augmentation applied to a rendered sample.
+import { loadEnvMap } from '../assets/environment.js';
+import { fitEnv, projectPointLightsToEnv, type Lighting } from '../core/lighting.js';
+import { rotateEnv, flattenEncoding, type EnvImage, type Vec3 } from '../core/latlong.js';
+import { projectEnvSH9 } from '../core/sh9.js';
+import type { RenderedSample } from '../engine/renderer.js';
+import type { CropPlan } from '../pipelines/batch/plan.js';
+
+/** The papers' lighting vector: a 16 x 16 lat-long map (RGB), flattened. */
+export const LATLONG_WIDTH = 16;
+export const LATLONG_HEIGHT = 16;
+/** SH9 is projected from the whole lighting at this lat-long resolution. */
+export const SH_PROJECTION_WIDTH = 128;
+export const SH_PROJECTION_HEIGHT = 64;
+
+export const ENCODING_FILES = { latlong: 'env_latlong16.f32', sh9: 'env_sh9.f32' } as const;
+
+export const ENCODING_DOC = {
+  latlong: `${ENCODING_FILES.latlong}: ${LATLONG_WIDTH}x${LATLONG_HEIGHT}x3 = ${LATLONG_WIDTH * LATLONG_HEIGHT * 3} little-endian float32, linear radiance of the whole lighting (environment layers + point lights projected as distant sources, power-conserving, shared/lighting.ts projectPointLightsToEnv) reduced with the solid-angle-exact reduceEnv. Order (shared/latlong.ts flattenEncoding): row-major, row 0 = zenith; columns from u = 0 (behind the head, -Z) through -X, +Z (in front of the face, centre), +X; RGB interleaved: index = (y*16 + x)*3 + c.`,
+  sh9: `${ENCODING_FILES.sh9}: 27 little-endian float32, order-2 real SH radiance coefficients (shared/sh9.ts: coefficient-major, RGB inner, index = k*3 + c; basis in world axes, +Y up, face toward +Z) of the whole lighting projected at ${SH_PROJECTION_WIDTH}x${SH_PROJECTION_HEIGHT}. Also inline in sample.json.`,
+};
+
+export interface LightingEncoding {
+  latlong: Float32Array;
+  sh9: Float32Array;
+}
+
+/**
+ * Encodes each lighting (same maths as lightingToEnv in shared/lighting.ts: point lights
+ * projected, then every layer weight*intensity*fitEnv(rotateEnv(map)) added in float64), with
+ * the rotated/reduced layers shared between the lightings of a sample.
+ */
+export async function encodeLightings(lightings: Lighting[], headRadius: number, headCentre: Vec3): Promise<LightingEncoding[]> {
+  const fitted = new Map<string, { small: EnvImage; sh: EnvImage }>();
+  const layerMaps = async (map: string, rotationDeg: number) => {
+    const key = `${map}\0${rotationDeg}`;
+    let f = fitted.get(key);
+    if (!f) {
+      const rotated = rotateEnv(await loadEnvMap(map), rotationDeg);
+      f = { small: fitEnv(rotated, LATLONG_WIDTH, LATLONG_HEIGHT), sh: fitEnv(rotated, SH_PROJECTION_WIDTH, SH_PROJECTION_HEIGHT) };
+      fitted.set(key, f);
+    }
+    return f;
+  };
+  const out: LightingEncoding[] = [];
+  for (const l of lightings) {
+    const small = projectPointLightsToEnv(l.pointLights, LATLONG_WIDTH, LATLONG_HEIGHT, headCentre, headRadius);
+    const sh = projectPointLightsToEnv(l.pointLights, SH_PROJECTION_WIDTH, SH_PROJECTION_HEIGHT, headCentre, headRadius);
+    const accSmall = new Float64Array(small.data);
+    const accSh = new Float64Array(sh.data);
+    for (const layer of l.environment) {
+      const k = layer.weight * layer.intensity;
+      if (k === 0) continue;
+      const f = await layerMaps(layer.map, layer.rotationDeg);
+      for (let i = 0; i < accSmall.length; i++) accSmall[i] += k * f.small.data[i];
+      for (let i = 0; i < accSh.length; i++) accSh[i] += k * f.sh.data[i];
+    }
+    small.data.set(accSmall);
+    sh.data.set(accSh);
+    const enc = { latlong: flattenEncoding(small), sh9: projectEnvSH9(sh) };
+    // float32 overflow (huge intensities x bright maps) would write Inf into the .f32 files.
+    for (const [name, a] of [[ENCODING_FILES.latlong, enc.latlong], [ENCODING_FILES.sh9, enc.sh9]] as const) {
+      const i = a.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) {
+        const maps = l.environment.map((e) => `${e.map} (intensity ${e.intensity}, weight ${e.weight})`).join(', ') || 'none';
+        throw new Error(`lighting encoding ${name} has a non-finite value ${a[i]} at index ${i} (float32 overflow): lower the intensities; environment layers: ${maps}; point-light intensities: ${l.pointLights.map((p) => p.intensity).join(', ') || 'none'}`);
+      }
+    }
+    out.push(enc);
+  }
+  return out;
+}
+
+/** Float32Array -> little-endian bytes (independent of the host's byte order). */
+export function float32LE(a: Float32Array): Buffer {
+  const buf = Buffer.alloc(a.length * 4);
+  for (let i = 0; i < a.length; i++) buf.writeFloatLE(a[i], i * 4);
+  return buf;
+}
+
+/**
+ * The crop augmentation: keeps the width x height window at (x0, y0) of a sample rendered at
+ * renderWidth x renderHeight. No resampling: every pass (depth, normals, mask) stays exact. The
+ * camera keeps its pose; K gets the window's principal point (c - x0, c - y0) and fovY becomes the
+ * window's effective 2*atan(height / 2f). `spec` stays the one rendered.
+ */
+export function cropRendered(r: RenderedSample, crop: CropPlan, width: number, height: number): RenderedSample {
+  if (!crop.applied && r.width === width && r.height === height) return r;
+  const Rw = r.width;
+  const Rh = r.height;
+  if (Rw !== crop.renderWidth || Rh !== crop.renderHeight) throw new Error(`crop: rendered ${Rw}x${Rh}, planned ${crop.renderWidth}x${crop.renderHeight}`);
+  const window = (src: Float32Array): Float32Array => {
+    const ch = src.length / (Rw * Rh);
+    const out = new Float32Array(width * height * ch);
+    for (let y = 0; y < height; y++) {
+      const s = ((crop.y0 + y) * Rw + crop.x0) * ch;
+      out.set(src.subarray(s, s + width * ch), y * width * ch);
+    }
+    return out;
+  };
+  const modes: RenderedSample['modes'] = {};
+  for (const [k, v] of Object.entries(r.modes) as [keyof RenderedSample['modes'], Float32Array][]) modes[k] = window(v);
+  const f = r.camera.K[0][0];
+  const K = [
+    [f, 0, r.camera.K[0][2] - crop.x0],
+    [0, r.camera.K[1][1], r.camera.K[1][2] - crop.y0],
+    [0, 0, 1],
+  ];
+  return {
+    ...r,
+    width,
+    height,
+    camera: { ...r.camera, width, height, K, fovYRad: 2 * Math.atan(height / (2 * r.camera.K[1][1])) },
+    modes,
+    mask: window(r.mask),
+    background: r.background ? window(r.background) : null,
+  };
+}

@@ -1,0 +1,54 @@
+// Node-only. Bundles the page code (renderer/page) with esbuild. The bundle is cached by a
+// hash of its sources and the Babylon version, so it is built once per change.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { PROJECT_ROOT } from '../io/paths.js';
+import { build } from 'esbuild';
+
+
+function sourceHash(): string {
+  const h = crypto.createHash('sha256');
+  for (const dir of ['renderer/page', 'renderer/core']) {
+    const abs = path.join(PROJECT_ROOT, dir);
+    for (const f of fs.readdirSync(abs).sort()) {
+      if (f.endsWith('.ts')) h.update(f).update(fs.readFileSync(path.join(abs, f)));
+    }
+  }
+  const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'node_modules/@babylonjs/core/package.json'), 'utf8'));
+  h.update(pkg.version);
+  return h.digest('hex').slice(0, 16);
+}
+
+let pending: Promise<string> | null = null;
+
+/** Returns the folder holding main.js (and its chunks). */
+export function ensurePageBundle(cacheRoot = path.join(PROJECT_ROOT, 'output', '.cache')): Promise<string> {
+  pending ??= (async () => {
+    const outDir = path.join(cacheRoot, 'page', sourceHash());
+    if (fs.existsSync(path.join(outDir, 'main.js'))) return outDir;
+    const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
+    await build({
+      entryPoints: [path.join(PROJECT_ROOT, 'renderer/page/main.ts')],
+      bundle: true,
+      format: 'esm',
+      splitting: true,
+      outdir: tmp,
+      target: 'es2022',
+      minify: true,
+      sourcemap: false,
+      logLevel: 'error',
+      legalComments: 'none',
+    });
+    fs.mkdirSync(path.dirname(outDir), { recursive: true });
+    try {
+      fs.renameSync(tmp, outDir);
+    } catch {
+      // Another process finished the same bundle first: use theirs.
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return outDir;
+  })();
+  pending.catch(() => (pending = null));
+  return pending;
+}

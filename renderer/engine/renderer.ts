@@ -1,0 +1,412 @@
+// Node-only. One renderer worker: one headless Chromium with one warm Babylon page. Heads and
+// environment maps stay cached in the page across samples. Every page call has a timeout, and a
+// crashed page, lost WebGL context or closed browser rejects instead of hanging.
+import path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchBrowser, probeBackend, describeChoice, type Backend, type ProbeResult } from './browser.js';
+import { ensurePageBundle } from './bundle.js';
+import { PROJECT_ROOT } from '../io/paths.js';
+import { PageServer } from './page-server.js';
+import { resolveHead, toPageHead, type ResolvedHead } from '../assets/head.js';
+import { prepareEnvironment, encodeVlse, toPageEquirect, renderBackground, PAGE_ROTATION_SIGN } from '../assets/environment.js';
+import { halfsToFloat } from '../core/half.js';
+import { resolveCamera, type ResolvedCamera } from '../core/camera.js';
+import { modesFor } from '../develop/passes/index.js';
+import type { SampleSpec } from '../core/spec.js';
+import type { PageRenderRequest, PageRenderResult, PageOlatLight, PageOlatResult } from '../core/protocol.js';
+import type { OrbitCamera } from '../core/camera.js';
+import type { RenderModeName } from '../core/render-modes.js';
+
+export interface RendererOptions {
+  /** 'auto' probes GPU > llvmpipe > SwiftShader. Also VLS_BACKEND. */
+  backend?: Backend | 'auto';
+  /** Where bundles, generated heads and env caches live (default output/.cache). */
+  cacheRoot?: string;
+  /** Timeout for each page call, ms (default 120 s; first renders compile shaders). */
+  timeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface RendererInfo {
+  backend: Backend;
+  webglRenderer: string;
+  backendReason: string;
+  chromium: string;
+  babylon: string;
+  launchMs: number;
+  pageReadyMs: number;
+}
+
+export interface RenderedSample {
+  spec: SampleSpec;
+  camera: ResolvedCamera;
+  head: ResolvedHead;
+  headBounds: { min: number[]; max: number[] };
+  width: number;
+  height: number;
+  modes: Partial<Record<RenderModeName, Float32Array>>;
+  mask: Float32Array;
+  background: Float32Array | null;
+  timings: { totalMs: number; pageMs: number; transferMs: number; decodeMs: number; writeMs?: number; page: PageRenderResult['timings'] };
+  uploadBytes: number;
+}
+
+export interface OlatCaptureRequest {
+  head: string;
+  width: number;
+  height: number;
+  camera: Omit<OrbitCamera, 'width' | 'height'>;
+  /** The rig's lights as the page draws them (position, aim point, colour, intensity, radius). */
+  lights: PageOlatLight[];
+  /** Light indices on together per image; default one image per light. */
+  shots?: number[][];
+  /** MSAA of the mask draw (default 4). */
+  msaa?: number;
+  /** Side of each light's shadow map (default 1024). */
+  shadowMapSize?: number;
+  subsurface?: boolean;
+}
+
+export interface OlatCaptureResult {
+  camera: ResolvedCamera;
+  head: ResolvedHead;
+  headBounds: { min: number[]; max: number[] };
+  width: number;
+  height: number;
+  shots: number[][];
+  /** Number of covered pixels (pixel centre on the head). */
+  pixelCount: number;
+  /** Covered pixel indices y*width + x (row 0 = top), increasing. */
+  indices: Uint32Array;
+  /** Full-frame intrinsics, row 0 = top: RGB, RGB, metres (0 off the head), coverage. */
+  albedo: Float32Array;
+  normal: Float32Array;
+  depth: Float32Array;
+  mask: Float32Array;
+  /** shots x pixelCount x 3 half-float bits (linear RGB radiance), covered pixels in `indices` order. */
+  images: Uint16Array;
+  leakedPixels: number;
+  uploadBytes: number;
+  timings: { totalMs: number; pageMs: number; page: PageOlatResult['timings'] };
+}
+
+export class RendererError extends Error {
+  constructor(message: string, readonly kind: 'timeout' | 'crash' | 'context-lost' | 'closed' | 'page') {
+    super(message);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RendererError(`${what} timed out after ${ms} ms`, 'timeout')), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export class Renderer {
+  private failure: RendererError | null = null;
+  private failureWaiters = new Set<(e: RendererError) => void>();
+  private headCache = new Map<string, Promise<ResolvedHead>>();
+  private closed = false;
+
+  private constructor(
+    private browser: Browser,
+    private page: Page,
+    private server: PageServer,
+    readonly info: RendererInfo,
+    private opts: Required<Pick<RendererOptions, 'timeoutMs' | 'cacheRoot'>> & RendererOptions,
+  ) {
+    const fail = (e: RendererError) => {
+      if (this.failure) return;
+      this.failure = e;
+      for (const w of this.failureWaiters) w(e);
+    };
+    page.on('error', (err) => fail(new RendererError(`render page crashed: ${err.message}`, 'crash')));
+    browser.on('disconnected', () => {
+      if (!this.closed) fail(new RendererError('browser process exited', 'closed'));
+    });
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') opts.log?.(`[page] ${msg.text()}`);
+    });
+  }
+
+  static async launch(options: RendererOptions = {}): Promise<Renderer> {
+    const opts = { timeoutMs: 120_000, cacheRoot: path.join(PROJECT_ROOT, 'output', '.cache'), ...options };
+    // Finds (or unpacks) the browser first: a BrowserLaunchError names the path and the fix.
+    const [probe, bundleDir] = await Promise.all([probeBackend(opts.backend, { log: opts.log }), ensurePageBundle(opts.cacheRoot)]);
+    opts.log?.(describeChoice(probe));
+    const server = new PageServer(bundleDir);
+    const origin = await server.start();
+    const t0 = performance.now();
+    let browser: Browser | null = null;
+    try {
+      browser = await launchBrowser(probe.backend, { browser: probe.browser });
+      const launchMs = performance.now() - t0;
+      const page = await browser.newPage();
+      const t1 = performance.now();
+      await withTimeout(page.goto(origin + '/', { waitUntil: 'load' }), opts.timeoutMs, 'loading the render page');
+      await withTimeout(page.waitForFunction(() => (window as unknown as { vls?: { ready: boolean } }).vls?.ready === true, { timeout: opts.timeoutMs }), opts.timeoutMs, 'starting the render page');
+      const pageReadyMs = performance.now() - t1;
+      const pageInfo = await page.evaluate(() => window.vls.info());
+      const info: RendererInfo = {
+        backend: probe.backend,
+        webglRenderer: pageInfo.renderer,
+        backendReason: probe.reason,
+        chromium: await browser.version(),
+        babylon: pageInfo.babylon,
+        launchMs,
+        pageReadyMs,
+      };
+      return new Renderer(browser, page, server, info, opts as Renderer['opts']);
+    } catch (err) {
+      await browser?.close().catch(() => undefined);
+      await server.close();
+      throw err;
+    }
+  }
+
+  /** Resolves and checks a head once per renderer. */
+  resolveHead(ref: string): Promise<ResolvedHead> {
+    let p = this.headCache.get(ref);
+    if (!p) {
+      p = resolveHead(ref, { cacheRoot: this.opts.cacheRoot });
+      p.catch(() => this.headCache.delete(ref));
+      this.headCache.set(ref, p);
+    }
+    return p;
+  }
+
+  get failed(): RendererError | null {
+    return this.failure;
+  }
+
+  /** Races a page call against the timeout and against page/browser failure. */
+  private guard<T>(p: Promise<T>, what: string, timeoutMs = this.opts.timeoutMs): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    let waiter: (e: RendererError) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => {
+      waiter = reject;
+      this.failureWaiters.add(waiter);
+    });
+    return withTimeout(Promise.race([p, failed]), timeoutMs, what).finally(() => this.failureWaiters.delete(waiter));
+  }
+
+  async renderSample(spec: SampleSpec): Promise<RenderedSample> {
+    const t0 = performance.now();
+    const head = await this.resolveHead(spec.head);
+    const camera = resolveCamera({ ...spec.camera, width: spec.width, height: spec.height });
+    const env = await prepareEnvironment(spec.lighting.environment);
+    let environment: PageRenderRequest['environment'] = null;
+    if (env) {
+      if (!this.server.hasBlob(env.key)) this.server.putBlob(env.key, encodeVlse(toPageEquirect(await env.image())));
+      environment = {
+        url: this.server.blobUrl(env.key),
+        rotationRad: (PAGE_ROTATION_SIGN * env.rotationDeg * Math.PI) / 180,
+        intensity: env.intensity,
+        cubeSize: spec.render.envCubeSize,
+        prefilter: spec.render.envPrefilter,
+      };
+    }
+    const modes = modesFor(spec.passes);
+    const upload = this.server.expectUpload();
+    const req: PageRenderRequest = {
+      width: spec.width,
+      height: spec.height,
+      msaa: spec.render.msaa,
+      head: toPageHead(head, (f) => this.server.fileUrl(f), spec.render.subsurface),
+      camera: { position: camera.position, target: camera.target, up: camera.up, fovYRad: camera.fovYRad, near: camera.near, far: camera.far },
+      environment,
+      pointLights: spec.lighting.pointLights.map((l) => ({ position: l.position, color: l.color, intensity: l.intensity, radius: l.radius })),
+      lightSlots: Math.max(spec.render.lightSlots, spec.lighting.pointLights.length),
+      shadowMapSize: spec.render.shadowMapSize,
+      modes,
+      uploadUrl: upload.url,
+    };
+    const tPage = performance.now();
+    let result: PageRenderResult;
+    let body: Buffer;
+    try {
+      result = await this.guard(
+        this.page.evaluate((r) => window.vls.render(r), req).catch((err: Error) => {
+          const msg = err.message ?? String(err);
+          if (/context lost/i.test(msg)) throw new RendererError(`WebGL context lost while rendering: ${msg}`, 'context-lost');
+          throw new RendererError(`render page error: ${msg}`, 'page');
+        }),
+        'rendering a sample',
+      );
+      body = await this.guard(upload.body, 'receiving pixels');
+    } finally {
+      upload.cancel();
+    }
+    const pageMs = performance.now() - tPage;
+    const tDecode = performance.now();
+    const decoded = decodeModes(body, result, spec.width, spec.height);
+    const beauty = decoded.beauty!;
+    const n = spec.width * spec.height;
+    const mask = new Float32Array(n);
+    for (let p = 0; p < n; p++) mask[p] = Math.min(1, Math.max(0, beauty[p * 4 + 3]));
+    let background: Float32Array | null = null;
+    if (spec.background === 'environment') background = await renderBackground(spec.lighting.environment, camera);
+    else if (spec.background !== 'transparent') {
+      background = new Float32Array(n * 3);
+      for (let p = 0; p < n; p++) background.set(spec.background.color, p * 3);
+    }
+    const decodeMs = performance.now() - tDecode;
+    const readMs = Object.values(result.timings.readMs).reduce((a, b) => a + b, 0);
+    return {
+      spec,
+      camera,
+      head,
+      headBounds: { min: result.head.bboxMin, max: result.head.bboxMax },
+      width: spec.width,
+      height: spec.height,
+      modes: decoded,
+      mask,
+      background,
+      timings: {
+        totalMs: performance.now() - t0,
+        pageMs,
+        // Moving pixels out: readPixels + packing in the page, then the HTTP upload.
+        transferMs: readMs + result.timings.uploadMs,
+        decodeMs,
+        page: result.timings,
+      },
+      uploadBytes: result.uploadBytes,
+    };
+  }
+
+  /**
+   * OLAT capture in one page call (renderer/page/main.ts olat()): the lighting-independent
+   * intrinsics once (albedo, normal, depth, mask), then one linear HDR beauty image per shot
+   * (each shot = the lights on together, default one per light), without MSAA, as RGB half
+   * floats of the covered pixels only (pixels whose centre hits the head; every other pixel of
+   * a shot is 0, which the page checks: `leakedPixels`).
+   */
+  async captureOlat(req: OlatCaptureRequest): Promise<OlatCaptureResult> {
+    const t0 = performance.now();
+    const head = await this.resolveHead(req.head);
+    const camera = resolveCamera({ ...req.camera, width: req.width, height: req.height });
+    const shots = req.shots ?? req.lights.map((_, i) => [i]);
+    if (shots.length === 0) throw new Error('captureOlat: no shots');
+    // Chunks of ~16 MiB stream to Node while the page keeps rendering.
+    const shotBytesMax = req.width * req.height * 3 * 2;
+    const shotsPerChunk = Math.max(1, Math.min(shots.length, Math.floor((16 << 20) / shotBytesMax)));
+    const nChunks = Math.ceil(shots.length / shotsPerChunk);
+    const intrUpload = this.server.expectUpload();
+    const chunkUploads = Array.from({ length: nChunks }, () => this.server.expectUpload());
+    const pageReq = {
+      width: req.width,
+      height: req.height,
+      msaa: req.msaa ?? 4,
+      head: toPageHead(head, (f) => this.server.fileUrl(f), req.subsurface ?? false),
+      camera: { position: camera.position, target: camera.target, up: camera.up, fovYRad: camera.fovYRad, near: camera.near, far: camera.far },
+      lights: req.lights,
+      shots,
+      shadowMapSize: req.shadowMapSize ?? 1024,
+      intrinsicsUrl: intrUpload.url,
+      chunkUrls: chunkUploads.map((u) => u.url),
+      shotsPerChunk,
+    };
+    // Generous: ~1 s per shot on top of the usual page timeout (first calls compile shaders).
+    const timeoutMs = this.opts.timeoutMs + shots.length * 1000;
+    let result: PageOlatResult;
+    let intrBody: Buffer;
+    let chunkBodies: Buffer[];
+    try {
+      result = await this.guard(
+        this.page.evaluate((r) => window.vls.olat(r), pageReq).catch((err: Error) => {
+          const msg = err.message ?? String(err);
+          if (/context lost/i.test(msg)) throw new RendererError(`WebGL context lost during the OLAT capture: ${msg}`, 'context-lost');
+          throw new RendererError(`render page error: ${msg}`, 'page');
+        }),
+        'capturing OLAT images',
+        timeoutMs,
+      );
+      intrBody = await this.guard(intrUpload.body, 'receiving OLAT intrinsics');
+      chunkBodies = await this.guard(Promise.all(chunkUploads.map((u) => u.body)), 'receiving OLAT images');
+    } finally {
+      intrUpload.cancel();
+      for (const u of chunkUploads) u.cancel();
+    }
+    const pageMs = performance.now() - t0;
+    const n = req.width * req.height;
+    const part = (name: string) => {
+      const l = result.intrinsics.find((x) => x.name === name);
+      if (!l) throw new RendererError(`OLAT capture: page sent no ${name}`, 'page');
+      return Buffer.from(intrBody.subarray(l.offset, l.offset + l.bytes)); // aligned copy
+    };
+    const halfPart = (name: string) => {
+      const b = part(name);
+      return halfsToFloat(new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2));
+    };
+    const depthBuf = part('depth');
+    const idxBuf = part('indices');
+    const P = result.pixelCount;
+    const shotsHalf = new Uint16Array(shots.length * P * 3);
+    let at = 0;
+    for (const b of chunkBodies) {
+      if (b.byteLength % 2) throw new RendererError('OLAT capture: odd chunk size', 'page');
+      const u16 = new Uint16Array(b.byteLength / 2);
+      new Uint8Array(u16.buffer).set(b);
+      shotsHalf.set(u16, at);
+      at += u16.length;
+    }
+    if (at !== shotsHalf.length) throw new RendererError(`OLAT capture: received ${at * 2} of ${shotsHalf.length * 2} image bytes`, 'page');
+    const uploadBytes = intrBody.byteLength + chunkBodies.reduce((a, b) => a + b.byteLength, 0);
+    return {
+      camera,
+      head,
+      headBounds: { min: result.head.bboxMin, max: result.head.bboxMax },
+      width: req.width,
+      height: req.height,
+      shots,
+      pixelCount: P,
+      indices: new Uint32Array(idxBuf.buffer, idxBuf.byteOffset, P),
+      albedo: halfPart('albedo'),
+      normal: halfPart('normal'),
+      depth: new Float32Array(depthBuf.buffer, depthBuf.byteOffset, n),
+      mask: halfPart('mask'),
+      images: shotsHalf,
+      leakedPixels: result.leakedPixels,
+      uploadBytes,
+      timings: { totalMs: performance.now() - t0, pageMs, page: result.timings },
+    };
+  }
+
+  /** Runs a function in the page (tests use it to simulate failures). */
+  evaluate<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.guard(this.page.evaluate(fn) as Promise<T>, 'page evaluate');
+  }
+
+  /** Kills the browser process abruptly (tests: crash handling). */
+  kill(): void {
+    this.browser.process()?.kill('SIGKILL');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.browser.close().catch(() => this.browser.process()?.kill('SIGKILL'));
+    await this.server.close();
+  }
+}
+
+/** Page pixels (bottom-up rows, half or float32) -> Float32 interleaved, row 0 = top. */
+function decodeModes(body: Buffer, result: PageRenderResult, width: number, height: number): Partial<Record<RenderModeName, Float32Array>> {
+  const out: Partial<Record<RenderModeName, Float32Array>> = {};
+  for (const l of result.layout) {
+    const bytes = body.subarray(l.offset, l.offset + l.bytes);
+    const aligned = Buffer.from(bytes); // copy: typed arrays need aligned offsets
+    const src = l.float32
+      ? new Float32Array(aligned.buffer, aligned.byteOffset, l.bytes / 4)
+      : halfsToFloat(new Uint16Array(aligned.buffer, aligned.byteOffset, l.bytes / 2));
+    const row = width * l.channels;
+    const flipped = new Float32Array(src.length);
+    for (let y = 0; y < height; y++) flipped.set(src.subarray((height - 1 - y) * row, (height - y) * row), y * row);
+    out[l.mode] = flipped;
+  }
+  return out;
+}
+
+export type { ProbeResult };

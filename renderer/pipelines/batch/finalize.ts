@@ -1,0 +1,398 @@
+// Node-only. Dataset-level files of a finished batch, built only from the sample folders (so they
+// are the same whatever the worker count or interruption history): manifest.jsonl, dataset.json,
+// dataset_card.md and, optionally, WebDataset tar shards.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { writeFileAtomic, writeJsonAtomic, tempPathFor, TEMP_SUFFIX_RE } from '../../io/fs-atomic.js';
+import { PROJECT_ROOT } from '../../io/paths.js';
+import { type BatchConfig } from './config.js';
+import { sampleId, expandEnvMaps, LIGHTING_INDEPENDENT_PASSES } from './plan.js';
+import { PKG } from '../../io/paths.js';
+import { ENCODING_DOC } from '../../dataset/encodings.js';
+
+
+export const SAMPLES_DIR = 'samples';
+export const SAMPLE_JSON = 'sample.json';
+export const SAMPLE_VERSION = 1;
+
+/** sample.json minus `run` (timings, worker, attempts, createdAt): the reproducible part. */
+export function reproducibleSample(s: Record<string, unknown>): Record<string, unknown> {
+  const { run: _run, ...rest } = s;
+  return rest;
+}
+
+/** Files under `dir`, recursively, as '/'-joined paths relative to `base`, sorted. */
+export function listFiles(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(path.relative(base, p).split(path.sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** JSON with object keys sorted (stable hashes of configs). */
+export function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(stableStringify).join(',') + ']';
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return '{' + Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => JSON.stringify(k) + ':' + stableStringify(o[k])).join(',') + '}';
+  }
+  return JSON.stringify(v);
+}
+
+export function sha256(s: string | Buffer): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+interface HeadRecord {
+  ref: string;
+  id: string;
+  name: string;
+  contentHash: string;
+  license: string | null;
+  attribution: string | null;
+}
+
+interface SampleJson {
+  index: number;
+  id: string;
+  head: HeadRecord;
+  lightings: { key: string; folder: string; lighting: { environment: { map: string }[]; pointLights: unknown[] } }[];
+  [k: string]: unknown;
+}
+
+function envMapLicense(ref: string): { license: string; source: string } {
+  if (ref.startsWith('builtin:')) {
+    return { license: 'CC0-1.0', source: `Poly Haven (https://polyhaven.com), "${ref.slice(8)}" as embedded (512x256 EXR) in @pmndrs/assets` };
+  }
+  const abs = path.isAbsolute(ref) ? ref : path.resolve(PROJECT_ROOT, ref);
+  const dir = path.dirname(abs);
+  let lic: string | undefined;
+  try {
+    lic = fs.readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
+  } catch {
+    /* unreadable folder */
+  }
+  if (lic && /cc0/i.test(lic)) return { license: 'CC0-1.0', source: `file ${ref} (license file ${path.join(dir, lic)}; Poly Haven maps are CC0)` };
+  if (lic) return { license: `see ${path.join(dir, lic)}`, source: `file ${ref}` };
+  return { license: 'unknown (no license file next to the map: check its source before publishing)', source: `file ${ref}` };
+}
+
+export const WDS_DIR = 'wds';
+export const MANIFEST_FILE = 'manifest.jsonl';
+export const DATASET_JSON = 'dataset.json';
+
+/**
+ * Removes the temp files and folders (TEMP_SUFFIX_RE, see fs-atomic.ts) directly under `dir`,
+ * left by a process killed mid-write; returns their names. Only the lock holder may call this:
+ * another writer's temp files are live.
+ */
+export function removeTempEntries(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names.sort()) {
+    if (!TEMP_SUFFIX_RE.test(name)) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export interface FinalizeHooks {
+  /** Test hook: runs after the tars are written, before manifest.jsonl (throw to simulate a kill). */
+  afterTars?: () => void | Promise<void>;
+}
+
+export interface FinalizeResult {
+  manifest: string;
+  datasetJson: string;
+  card: string;
+  tars: string[];
+  samples: number;
+  files: number;
+  bytes: number;
+  /** temp files of killed writes removed from the dataset folder and wds/ */
+  removedTemps: string[];
+}
+
+/**
+ * Writes the tars (when output.webdataset), then manifest.jsonl, dataset.json and dataset_card.md
+ * for samples 0..config.samples-1. The manifest marks a dataset complete (the server lists a folder
+ * with one as complete), so it is written only after everything it describes; a rerun rewrites
+ * every tar (same bytes: they are deterministic), which repairs missing or truncated ones. Temp
+ * files of a killed finalize (dataset folder, wds/) are removed first.
+ */
+export async function finalizeDataset(outDir: string, config: BatchConfig, opts: { configFile?: string; configHash: string; hooks?: FinalizeHooks }): Promise<FinalizeResult> {
+  const wdsDir = path.join(outDir, WDS_DIR);
+  const removedTemps = [...removeTempEntries(outDir), ...removeTempEntries(wdsDir).map((n) => `${WDS_DIR}/${n}`)];
+  const lines: string[] = [];
+  const heads = new Map<string, HeadRecord & { samples: number }>();
+  const mapUse = new Map<string, number>();
+  const renderers = new Map<string, number>();
+  let files = 0;
+  let bytes = 0;
+  const perSampleFiles: string[][] = [];
+  for (let i = 0; i < config.samples; i++) {
+    const id = sampleId(i);
+    const dir = path.join(outDir, SAMPLES_DIR, id);
+    let s: SampleJson;
+    try {
+      s = JSON.parse(fs.readFileSync(path.join(dir, SAMPLE_JSON), 'utf8')) as SampleJson;
+    } catch (err) {
+      throw new Error(`sample ${id}: ${path.join(dir, SAMPLE_JSON)} cannot be read: ${(err as Error).message}`);
+    }
+    const rel = listFiles(dir).map((f) => `${SAMPLES_DIR}/${id}/${f}`);
+    perSampleFiles.push(rel);
+    files += rel.length;
+    for (const f of rel) bytes += fs.statSync(path.join(outDir, f)).size;
+    const { files: _own, ...rest } = reproducibleSample(s);
+    lines.push(JSON.stringify({ ...rest, files: rel }));
+    const h = heads.get(s.head.ref) ?? { ...s.head, samples: 0 };
+    h.samples++;
+    heads.set(s.head.ref, h);
+    for (const l of s.lightings) {
+      for (const e of l.lighting.environment) mapUse.set(e.map, (mapUse.get(e.map) ?? 0) + 1);
+      try {
+        const meta = JSON.parse(fs.readFileSync(path.join(dir, l.folder, 'meta.json'), 'utf8')) as { renderer?: Record<string, unknown> };
+        if (meta.renderer) {
+          const key = stableStringify(meta.renderer);
+          renderers.set(key, (renderers.get(key) ?? 0) + 1);
+        }
+      } catch {
+        /* meta.json is checked by the pass writers; versions are best effort here */
+      }
+    }
+  }
+  const manifest = path.join(outDir, MANIFEST_FILE);
+  const tars: string[] = [];
+  if (config.output.webdataset) {
+    const tarName = (n: number) => path.join(wdsDir, `${config.name}-${String(n).padStart(6, '0')}.tar`);
+    // A manifest next to missing tars (a kill during the first finalize of an older version, or a
+    // deleted tar) would claim a complete dataset while they are rewritten: withdraw it first.
+    const shardCount = Math.ceil(config.samples / config.shardSize);
+    if (Array.from({ length: shardCount }, (_, n) => tarName(n)).some((t) => !fs.existsSync(t))) fs.rmSync(manifest, { force: true });
+    fs.mkdirSync(wdsDir, { recursive: true });
+    for (let s0 = 0, n = 0; s0 < config.samples; s0 += config.shardSize, n++) {
+      const tar = tarName(n);
+      const entries: { name: string; file: string }[] = [];
+      for (let i = s0; i < Math.min(config.samples, s0 + config.shardSize); i++) {
+        const id = sampleId(i);
+        for (const f of perSampleFiles[i]) entries.push({ name: `${id}.${f.slice(`${SAMPLES_DIR}/${id}/`.length).split('/').join('.')}`, file: path.join(outDir, f) });
+      }
+      await writeTar(tar, entries);
+      tars.push(tar);
+    }
+  }
+  await opts.hooks?.afterTars?.();
+  await writeFileAtomic(manifest, lines.map((l) => l + '\n').join(''));
+
+  const pool = expandEnvMaps(config.envMaps);
+  const envMaps = [...new Set(pool)].map((ref) => ({ ref, ...envMapLicense(ref), inPool: pool.filter((p) => p === ref).length, usedByLightings: mapUse.get(ref) ?? 0 }));
+  const headList = [...heads.values()].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  const rendererList = [...renderers.entries()].map(([k, n]) => ({ ...(JSON.parse(k) as Record<string, unknown>), lightingRenders: n }));
+  const keys = config.lighting.mode === 'triplet' ? ['input_i', 'input_j', 'target_k'] : ['single'];
+  const dataset = {
+    name: config.name,
+    description: config.description ?? null,
+    generator: `${PKG.name}@${PKG.version} (renderer/pipelines/batch)`,
+    samples: config.samples,
+    lightingsPerSample: keys.length,
+    lightingFolders: keys,
+    files,
+    bytes,
+    seed: config.seed,
+    configFile: opts.configFile ?? null,
+    configContentHash: opts.configHash,
+    manifestSha256: sha256(fs.readFileSync(manifest)),
+    config,
+    heads: headList,
+    envMaps,
+    versions: { package: `${PKG.name}@${PKG.version}`, renderers: rendererList },
+    layout: layoutDoc(config, keys),
+    encodings: ENCODING_DOC,
+  };
+  const datasetJson = path.join(outDir, DATASET_JSON);
+  await writeJsonAtomic(datasetJson, dataset);
+  const card = path.join(outDir, 'dataset_card.md');
+  await writeFileAtomic(card, renderCard(config, dataset, headList, envMaps, rendererList, keys));
+
+  return { manifest, datasetJson, card, tars, samples: config.samples, files, bytes, removedTemps };
+}
+
+function layoutDoc(config: BatchConfig, keys: string[]) {
+  const dependent = config.passes.filter((p) => !LIGHTING_INDEPENDENT_PASSES.includes(p));
+  return {
+    'samples/<index, 6 digits>/': 'one training sample, written atomically (temp folder renamed last)',
+    'samples/<id>/sample.json': 'every drawn value (head, camera, crop box, lighting draws b1, b2, X_i, X_j, X_k, Y), the resolved camera (K, extrinsics), per lighting its full description, passes, SH9 and file names; "run" holds timings/worker/attempts (not reproducible, not in the manifest)',
+    ...Object.fromEntries(
+      keys.map((k, n) => [
+        `samples/<id>/${k}/`,
+        `${n === 0 ? config.passes.join(', ') : dependent.join(', ') || 'beauty'} as written by writeSample (see meta.json "passes"), meta.json, ${ENCODING_DOC.latlong.split(':')[0]}, ${ENCODING_DOC.sh9.split(':')[0]}`,
+      ]),
+    ),
+    'manifest.jsonl': 'one JSON line per sample, sorted by index: sample.json without "run", "files" = every file of the sample relative to the dataset folder',
+    'dataset.json': 'counts, full config, heads and env maps with licenses, renderer versions',
+    ...(config.output.webdataset ? { 'wds/<name>-NNNNNN.tar': `WebDataset shards of ${config.shardSize} samples; key = sample id, extension = path inside the sample with "/" -> "." (e.g. 000003.input_i.beauty.exr)` } : {}),
+  };
+}
+
+function renderCard(
+  config: BatchConfig,
+  d: { samples: number; files: number; bytes: number; configContentHash: string; manifestSha256: string },
+  heads: (HeadRecord & { samples: number })[],
+  envMaps: { ref: string; license: string; source: string; inPool: number; usedByLightings: number }[],
+  renderers: Record<string, unknown>[],
+  keys: string[],
+): string {
+  const mb = (d.bytes / 1048576).toFixed(1);
+  const L = config.lighting;
+  const attributions = heads.filter((h) => h.attribution && !/^CC0/i.test(h.license ?? ''));
+  const out: string[] = [];
+  out.push(`# ${config.name}`, '');
+  if (config.description) out.push(config.description, '');
+  out.push(
+    `Synthetic portrait-relighting data rendered by the virtual light stage (${PKG.name}@${PKG.version}): head scans rendered headless (Chromium + Babylon.js PBR) with intrinsic passes.`,
+    '',
+    '## Summary',
+    '',
+    `- samples: ${d.samples} (indices 0..${d.samples - 1}), ${keys.length} lighting(s) each (${keys.join(', ')}), ${d.files} files, ${mb} MiB`,
+    `- image size: ${config.width}x${config.height}; passes: ${config.passes.join(', ')}`,
+    `- seed: ${config.seed}; sample i depends only on (config, seed, i) — regenerate any sample alone with planSample(config, i)`,
+    `- config content sha256: ${d.configContentHash}; manifest.jsonl sha256: ${d.manifestSha256}`,
+    '',
+    '## Lighting',
+    '',
+    L.mode === 'triplet'
+      ? [
+          "Each sample is one head and one camera under a triplet of lightings (the video-relighting paper's eq. 9, sec. 4.3):",
+          '',
+          '- `input_i`: L_i = X_i',
+          '- `input_j`: L_j = b1 L_i + (1 - b1) X_j (temporal neighbour)',
+          '- `target_k`: L_k = b2 L_j + (1 - b2) X_k + Y (target)',
+          '',
+          `X ~ G: a uniformly drawn environment map, rotation U[${L.G.rotationDeg.join(', ')}) deg about +Y, intensity U[${L.G.intensityRange.join(', ')}); b1, b2 ~ Beta(${L.betaShape.join(', ')}); Y ~ H: ${L.H.count.join('-')} point lights of uniform random colour at 1..${1 + L.H.maxDistance} head radii (${L.H.headRadius} m) from the head centre, head-normalised intensity U[${L.H.intensityRange.join(', ')}).`,
+        ].join('\n')
+      : `One lighting per sample (\`single\`): L = X ~ G (map, rotation U[${L.G.rotationDeg.join(', ')}) deg, intensity U[${L.G.intensityRange.join(', ')})).`,
+    '',
+    'Lighting-independent passes (albedo, normal, depth, mask) are written with the first lighting only; beauty, preview, diffuse and specular with every lighting. Mixed lightings are rendered exactly (a linear sum of rotated, scaled maps plus point lights).',
+    '',
+    `Camera: yaw U[${config.camera.yawDeg.join(', ')}], pitch U[${config.camera.pitchDeg.join(', ')}], roll U[${config.camera.rollDeg.join(', ')}] deg, distance U[${config.camera.distance.join(', ')}] m, fovY U[${config.camera.fovYDeg.join(', ')}] deg, target ${JSON.stringify(config.camera.target)} ± ${JSON.stringify(config.camera.targetJitter)} m.`,
+    '',
+    `Crop augmentation (paper sec. 4.4): with probability ${config.augment.cropProbability}, a crop box of side U[${config.augment.cropScale.join(', ')}] of the frame at a random position, resized to ${config.width}x${config.height}. Done exactly by rendering the same camera at round(size/scale) and keeping a ${config.width}x${config.height} window (no resampling); sample.json "augment" records the box (pixels and normalised, in the un-augmented frame) and meta.json's K has the shifted principal point.`,
+    '',
+    '## Layout',
+    '',
+    '```',
+    'manifest.jsonl            one line per sample (sorted by index): draws, camera, lightings, files',
+    'dataset.json              counts, config, licenses, versions',
+    'samples/000000/',
+    '  sample.json             every drawn value, resolved camera, SH9 per lighting, file list',
+    ...keys.map((k, n) => `  ${(k + '/').padEnd(24)}${n === 0 ? 'all passes' : 'lighting-dependent passes'} + meta.json + env_latlong16.f32 + env_sh9.f32`),
+    '```',
+    '',
+    '## Lighting encodings',
+    '',
+    `- ${ENCODING_DOC.latlong}`,
+    `- ${ENCODING_DOC.sh9}`,
+    '',
+    'Read with numpy: `np.fromfile(p, "<f4").reshape(16, 16, 3)` and `np.fromfile(p, "<f4").reshape(9, 3)`.',
+    '',
+    '## Conventions',
+    '',
+    'World: right-handed, metres, +Y up, the head faces +Z, head centre at the origin. EXR colour is linear; beauty alpha = anti-aliased coverage. Camera matrices in meta.json: K and worldToCameraCV in OpenCV axes, cameraToWorldGL in OpenGL axes.',
+    '',
+    '## Assets and licenses',
+    '',
+    '### Heads',
+    '',
+    ...heads.map((h) => `- \`${h.ref}\` (${h.name}, ${h.samples} sample(s)): license ${h.license ?? 'unknown'}${h.attribution ? ` — ${h.attribution}` : ''}`),
+    '',
+  );
+  if (attributions.length > 0) {
+    out.push('### Required attribution', '', 'Redistributing this dataset (or images derived from it) requires crediting:', '', ...attributions.map((h) => `- ${h.attribution}`), '');
+  }
+  out.push(
+    '### Environment maps',
+    '',
+    ...envMaps.map((e) => `- \`${e.ref}\`: ${e.license}; ${e.source} (used by ${e.usedByLightings} lighting layer(s))`),
+    '',
+    'The builtin maps are Poly Haven HDRIs (CC0 1.0, public domain dedication; attribution appreciated, not required).',
+    '',
+    '## Versions',
+    '',
+    ...renderers.map((r) => `- ${Object.entries(r).map(([k, v]) => `${k}: ${String(v)}`).join('; ')}`),
+    '',
+    '## Config',
+    '',
+    '```json',
+    JSON.stringify(config, null, 2),
+    '```',
+    '',
+  );
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// tar (ustar), deterministic: mode 0644, uid/gid 0, mtime 0, entries in the given order.
+
+function tarHeader(name: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  const put = (s: string, off: number, len: number) => h.write(s, off, len, 'ascii');
+  let prefix = '';
+  let base = name;
+  if (Buffer.byteLength(name) > 100) {
+    const cut = name.lastIndexOf('/', 155);
+    if (cut <= 0 || name.length - cut - 1 > 100) throw new Error(`tar: name too long: ${name}`);
+    prefix = name.slice(0, cut);
+    base = name.slice(cut + 1);
+  }
+  put(base, 0, 100);
+  put('0000644\0', 100, 8);
+  put('0000000\0', 108, 8);
+  put('0000000\0', 116, 8);
+  put(size.toString(8).padStart(11, '0') + '\0', 124, 12);
+  put('00000000000\0', 136, 12);
+  put('        ', 148, 8);
+  put('0', 156, 1);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  put(prefix, 345, 155);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+  return h;
+}
+
+async function writeTar(dest: string, entries: { name: string; file: string }[]): Promise<void> {
+  const tmp = tempPathFor(dest);
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    for (const e of entries) {
+      const data = await fs.promises.readFile(e.file);
+      await fh.write(tarHeader(e.name, data.length));
+      await fh.write(data);
+      const pad = (512 - (data.length % 512)) % 512;
+      if (pad) await fh.write(Buffer.alloc(pad));
+    }
+    await fh.write(Buffer.alloc(1024));
+    await fh.sync();
+    await fh.close();
+    await fs.promises.rename(tmp, dest);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+}
