@@ -12,7 +12,7 @@ import { sampleLightingTriplet, type Lighting } from '../renderer/core/lighting.
 import { Rng } from '../renderer/core/rng.js';
 import { DEFAULT_ENV_MAPS, LightingDistributionSchema } from '../renderer/pipelines/batch/config.js';
 import { resolveEnvMap } from '../renderer/io/envmap-io.js';
-import { SAMPLES_DIR, stableStringify } from '../renderer/pipelines/batch/finalize.js';
+import { SAMPLES_DIR, stableStringify } from '../renderer/dataset/layout.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { Renderer } from '../renderer/engine/renderer.js';
-import { readSampleSpec } from '../renderer/core/spec.js';
+import { readSampleSpec } from '../renderer/io/json-file.js';
 import { writeSample } from '../renderer/dataset/write-sample.js';
 import type { Backend } from '../renderer/engine/browser.js';
 import { encodeLightings, float32LE, ENCODING_FILES } from '../renderer/dataset/encodings.js';

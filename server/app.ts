@@ -41,12 +41,9 @@ export interface AppOptions {
   log?: (msg: string) => void;
 }
 
-export interface AppContext {
-  outputRoot: string;
-  assetRoots: FileRoot[];
-  jobs: JobManager;
-  cacheRoot?: string;
-}
+import type { AppContext } from './context.js';
+
+export type { AppContext };
 
 /** SSE: one "job" event per change, coalesced to at most one per 200 ms per job and client. */
 function sse(req: Request, res: Response, jobs: JobManager, filter: (v: JobView) => boolean, initial: JobView[], map: (v: JobView) => unknown = (v) => v): void {

@@ -31,7 +31,7 @@ import readline from 'node:readline';
 import sharp from 'sharp';
 import type express from 'express';
 import type { Request, Response, NextFunction } from 'express';
-import type { AppContext } from './app.js';
+import type { AppContext } from './context.js';
 import { resolveUnderRoot } from './files.js';
 import { readExr } from '../renderer/io/exr.js';
 import { readPng } from '../renderer/io/image-io.js';
@@ -41,7 +41,7 @@ import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { floatsToHalf } from '../renderer/core/half.js';
 import { rotateEnv, type EnvImage } from '../renderer/core/latlong.js';
 import { fitEnv } from '../renderer/core/lighting.js';
-import { PASS_FILES, passNameOfFile, displayRgba, rgbaToRgb, type DisplayKind, type HalfImage } from './public/src/display.js';
+import { PASS_FILES, passNameOfFile, displayRgba, rgbaToRgb, type DisplayKind, type HalfImage } from '../renderer/core/display.js';
 
 export const DATASET_RE = /^[A-Za-z0-9._-]+$/;
 export const SAMPLE_RE = /^\d{6,}$/;

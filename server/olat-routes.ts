@@ -21,7 +21,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type express from 'express';
 import type { Request, Response, NextFunction } from 'express';
-import type { AppContext } from './app.js';
+import type { AppContext } from './context.js';
 import { resolveUnderRoot } from './files.js';
 import type { OlatStack, StackHeader } from '../renderer/pipelines/olat/stack-io.js';
 import type { Relighter } from '../renderer/pipelines/olat/relight.js';
@@ -32,7 +32,7 @@ import { floatsToHalf, halfsToFloat } from '../renderer/core/half.js';
 import { rotateEnv, type EnvImage } from '../renderer/core/latlong.js';
 import { fitEnv } from '../renderer/core/lighting.js';
 import { autoExposure } from '../renderer/develop/passes/preview.js';
-import { displayRgba, rgbaToRgb } from './public/src/display.js';
+import { displayRgba, rgbaToRgb } from '../renderer/core/display.js';
 
 // The OLAT modules load on first use: the rest of the server never depends on them.
 let olatModules: Promise<{ io: typeof import('../renderer/pipelines/olat/stack-io.js'); relight: typeof import('../renderer/pipelines/olat/relight.js'); rig: typeof import('../renderer/core/rig.js') }> | null = null;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BatchConfigSchema, contentConfig, type BatchConfig } from '../renderer/pipelines/batch/config.js';
 import { checkBatchAssets } from '../renderer/pipelines/batch/run.js';
 import { headDescriptorFiles } from '../renderer/assets/head.js';
-import { sha256, stableStringify } from '../renderer/pipelines/batch/finalize.js';
+import { sha256, stableStringify } from '../renderer/dataset/layout.js';
 import { resolveNamedDir } from '../renderer/io/paths.js';
 
 export interface FieldIssue {

@@ -1,8 +1,8 @@
 // Node-only. The fully specified sample: head, camera, lighting, passes. Validated with zod so
 // every error names the field. Defaults are documented here and in README "Sample spec".
 import { z } from 'zod';
-import { PASS_NAMES } from '../develop/passes/index.js';
-import { formatZodIssues, readJsonFile } from '../io/json-file.js';
+import { PASS_NAMES } from './passes.js';
+import { formatZodIssues } from './validation.js';
 import { safeNameSchema } from './names.js';
 
 const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
@@ -137,8 +137,4 @@ export function parseSampleSpec(raw: unknown, where = 'spec'): SampleSpec {
   const r = SampleSpecSchema.safeParse(raw);
   if (!r.success) throw new Error(formatZodIssues(r.error, where));
   return r.data;
-}
-
-export function readSampleSpec(file: string): SampleSpec {
-  return parseSampleSpec(readJsonFile(file, 'spec'), `spec ${file}`);
 }

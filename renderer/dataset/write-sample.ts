@@ -6,7 +6,7 @@ import { getPass, type PassFile } from '../develop/passes/index.js';
 import { writeJsonFileAtomic } from '../io/json-file.js';
 import { HALF_MAX } from '../core/half.js';
 import { PKG } from '../io/paths.js';
-import type { RenderedSample, RendererInfo } from '../engine/renderer.js';
+import type { RenderedSample, RendererInfo } from '../develop/rendered.js';
 
 
 export const META_VERSION = 1;

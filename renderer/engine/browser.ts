@@ -8,8 +8,9 @@ import { execFile, spawnSync } from 'node:child_process';
 import puppeteer, { TimeoutError, type Browser } from 'puppeteer-core';
 import { PROJECT_ROOT } from '../io/paths.js';
 
-export type Backend = 'gpu' | 'llvmpipe' | 'swiftshader';
-export const BACKENDS: Backend[] = ['gpu', 'llvmpipe', 'swiftshader'];
+import { BACKENDS, type Backend } from '../core/backend.js';
+
+export { BACKENDS, type Backend };
 
 const FAST_CMD = 'sudo apt-get install -y chromium libegl1 libegl-mesa0 libgl1-mesa-dri';
 const FIX_HINT =

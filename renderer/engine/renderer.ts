@@ -15,6 +15,7 @@ import { modesFor } from '../develop/passes/index.js';
 import type { SampleSpec } from '../core/spec.js';
 import type { PageRenderRequest, PageRenderResult, PageOlatLight, PageOlatResult } from '../core/protocol.js';
 import type { OrbitCamera } from '../core/camera.js';
+import type { RendererInfo, RenderedSample } from '../develop/rendered.js';
 import type { RenderModeName } from '../core/render-modes.js';
 
 export interface RendererOptions {
@@ -27,29 +28,7 @@ export interface RendererOptions {
   log?: (msg: string) => void;
 }
 
-export interface RendererInfo {
-  backend: Backend;
-  webglRenderer: string;
-  backendReason: string;
-  chromium: string;
-  babylon: string;
-  launchMs: number;
-  pageReadyMs: number;
-}
-
-export interface RenderedSample {
-  spec: SampleSpec;
-  camera: ResolvedCamera;
-  head: ResolvedHead;
-  headBounds: { min: number[]; max: number[] };
-  width: number;
-  height: number;
-  modes: Partial<Record<RenderModeName, Float32Array>>;
-  mask: Float32Array;
-  background: Float32Array | null;
-  timings: { totalMs: number; pageMs: number; transferMs: number; decodeMs: number; writeMs?: number; page: PageRenderResult['timings'] };
-  uploadBytes: number;
-}
+export type { RendererInfo, RenderedSample } from '../develop/rendered.js';
 
 export interface OlatCaptureRequest {
   head: string;

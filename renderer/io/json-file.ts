@@ -1,7 +1,7 @@
 // Node-only. Reading JSON inputs (specs, configs, descriptors) with errors that name the file.
 import fs from 'node:fs';
-import type { z } from 'zod';
 import { writeFileAtomic } from './fs-atomic.js';
+import { parseSampleSpec, type SampleSpec } from '../core/spec.js';
 
 /** Reads and parses `file`; errors read `<what> <file> cannot be read / is not valid JSON: ...`. */
 export function readJsonFile(file: string, what: string): unknown {
@@ -18,9 +18,11 @@ export function readJsonFile(file: string, what: string): unknown {
   }
 }
 
-/** One line per zod issue: `<where>: field "a.b": message`. */
-export function formatZodIssues(error: z.ZodError, where: string): string {
-  return error.issues.map((i) => `${where}: field "${i.path.join('.') || '(root)'}": ${i.message}`).join('\n');
+export { formatZodIssues } from '../core/validation.js';
+
+/** Reads and validates a sample spec (render-one's input). */
+export function readSampleSpec(file: string): SampleSpec {
+  return parseSampleSpec(readJsonFile(file, 'spec'), `spec ${file}`);
 }
 
 /**

@@ -1,7 +1,9 @@
 // Registry of named passes (AOVs), one module each. Add a pass: write a module exporting a
-// PassDefinition and list it here.
+// PassDefinition, add its name to renderer/core/passes.ts and map it here (the type checker
+// refuses a name without a module).
 import type { PassDefinition } from './types.js';
 import type { RenderModeName } from '../../core/render-modes.js';
+import { PASS_NAMES, type PassName } from '../../core/passes.js';
 import { beautyPass } from './beauty.js';
 import { albedoPass } from './albedo.js';
 import { normalPass } from './normal.js';
@@ -13,9 +15,21 @@ import { previewPass } from './preview.js';
 
 export type { PassDefinition, PassContext, PassFile } from './types.js';
 
-export const PASSES: readonly PassDefinition[] = [beautyPass, albedoPass, normalPass, diffusePass, specularPass, depthPass, maskPass, previewPass];
+const REGISTRY: Record<PassName, PassDefinition> = {
+  beauty: beautyPass,
+  albedo: albedoPass,
+  normal: normalPass,
+  diffuse: diffusePass,
+  specular: specularPass,
+  depth: depthPass,
+  mask: maskPass,
+  preview: previewPass,
+};
 
-export const PASS_NAMES: readonly string[] = PASSES.map((p) => p.name);
+/** Every pass, in the order of PASS_NAMES. */
+export const PASSES: readonly PassDefinition[] = PASS_NAMES.map((n) => REGISTRY[n as PassName]);
+
+export { PASS_NAMES };
 
 export function getPass(name: string): PassDefinition {
   const p = PASSES.find((x) => x.name === name);

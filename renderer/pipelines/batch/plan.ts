@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { Rng } from '../../core/rng.js';
 import { sampleLightingTriplet, type EnvLayer, type Lighting, type LightingTriplet, type PointLight } from '../../core/lighting.js';
 import { parseSampleSpec, type SampleSpec } from '../../core/spec.js';
+import { LIGHTING_INDEPENDENT_PASSES } from '../../core/passes.js';
 import { PROJECT_ROOT } from '../../io/paths.js';
 import type { BatchConfig } from './config.js';
 import type { OrbitCamera } from '../../core/camera.js';
@@ -30,7 +31,7 @@ export const SINGLE_KEYS = ['single'] as const;
 export type LightingKey = (typeof TRIPLET_KEYS)[number] | (typeof SINGLE_KEYS)[number];
 
 /** Passes that do not depend on the lighting: rendered with the first lighting only. */
-export const LIGHTING_INDEPENDENT_PASSES: readonly string[] = ['albedo', 'normal', 'depth', 'mask'];
+export { LIGHTING_INDEPENDENT_PASSES };
 
 /** The orbit camera drawn for a sample (`target` = config target + targetOffset). */
 export interface PlannedCamera extends Omit<OrbitCamera, 'width' | 'height' | 'near' | 'far'> {
@@ -38,26 +39,8 @@ export interface PlannedCamera extends Omit<OrbitCamera, 'width' | 'height' | 'n
   targetOffset: Vec3;
 }
 
-export interface CropPlan {
-  applied: boolean;
-  /** drawn crop side fraction (1 when not applied) */
-  scale: number;
-  /** the frame actually rendered (same camera, larger image) */
-  renderWidth: number;
-  renderHeight: number;
-  /** top-left of the kept width x height window in the rendered frame, pixels */
-  x0: number;
-  y0: number;
-  /**
-   * The crop box in the un-augmented width x height frame (pixels, may be fractional), i.e.
-   * "crop this box and resize it to width x height" — what the rendered window is.
-   */
-  box: { x: number; y: number; w: number; h: number };
-  /** The box normalised by width / height. */
-  boxNormalized: { x: number; y: number; w: number; h: number };
-  /** Draws of the 'augment' stream: [u_apply, u_scale, u_x, u_y]. */
-  u: [number, number, number, number];
-}
+export type { CropPlan } from '../../develop/crop.js';
+import type { CropPlan } from '../../develop/crop.js';
 
 export interface PlannedLighting {
   key: LightingKey;

@@ -28,8 +28,10 @@ import { PROJECT_ROOT } from '../../io/paths.js';
 import { BrowserLaunchError, type Backend } from '../../engine/browser.js';
 import { type BatchConfig, checkBatchBounds, contentConfig, resolveWorkerCount } from './config.js';
 import { planSample, sampleId, expandEnvMaps, type PlannedSample } from './plan.js';
-import { encodeLightings, cropRendered, float32LE, ENCODING_FILES, LATLONG_HEIGHT, LATLONG_WIDTH } from '../../dataset/encodings.js';
-import { finalizeDataset, listFiles, sha256, stableStringify, SAMPLES_DIR, SAMPLE_JSON, SAMPLE_VERSION, type FinalizeHooks, type FinalizeResult } from './finalize.js';
+import { cropRendered } from '../../develop/crop.js';
+import { encodeLightings, float32LE, ENCODING_FILES, LATLONG_HEIGHT, LATLONG_WIDTH } from '../../dataset/encodings.js';
+import { finalizeDataset, type FinalizeHooks, type FinalizeResult } from './finalize.js';
+import { listFiles, sha256, stableStringify, SAMPLES_DIR, SAMPLE_JSON, SAMPLE_VERSION } from '../../dataset/layout.js';
 
 export interface BatchProgress {
   type: 'start' | 'worker-start' | 'sample-start' | 'sample' | 'retry' | 'repair' | 'finalize' | 'done';

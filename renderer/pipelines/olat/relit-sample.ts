@@ -23,7 +23,7 @@ import type { Lighting, LightingTriplet } from '../../core/lighting.js';
 import { lightingWeights, type Rig } from '../../core/rig.js';
 import type { EnvImage } from '../../core/latlong.js';
 import { encodeLightings, float32LE, ENCODING_FILES, LATLONG_HEIGHT, LATLONG_WIDTH } from '../../dataset/encodings.js';
-import { SAMPLE_JSON, SAMPLE_VERSION, SAMPLES_DIR, listFiles } from '../batch/finalize.js';
+import { SAMPLE_JSON, SAMPLE_VERSION, SAMPLES_DIR, listFiles } from '../../dataset/layout.js';
 import { sampleId } from '../batch/plan.js';
 import { expandCovered, type OlatStack } from './stack-io.js';
 import type { Relighter } from './relight.js';

@@ -49,7 +49,7 @@ export async function getF32(url: string, signal?: AbortSignal): Promise<Float32
 }
 
 // The server's own types (type-only: nothing from Node is bundled).
-export type { JobSummary, ShardState as JobShard } from '../../jobs.js';
+export type { JobSummary, ShardState as JobShard } from '../../api-types.js';
 
 export interface DatasetListItem {
   name: string;

@@ -4,7 +4,7 @@
 import { h, s as svg, kv, fmtNum, announce, typingTarget } from './dom.js';
 import { getJson, getHalf, getF32, type SampleDetail, type PointLightJson, type HalfImageResponse } from './api.js';
 import { hrefOf, focusHeading, type ViewContext } from './nav.js';
-import { displayLut, positiveRange, toRgba, type DisplayKind } from './display.js';
+import { displayLut, positiveRange, toRgba, type DisplayKind } from '../../../renderer/core/display.js';
 import { fromHalf, floatsToHalf } from '../../../renderer/core/half.js';
 import { uvFromDir } from '../../../renderer/core/latlong.js';
 

@@ -15,8 +15,8 @@
  *   depth     metres: near = bright, linear between the min and max over the covered pixels, 0 = black.
  *   mask      coverage 0..1, linear grey.
  */
-import { acesFilmic, linearToSrgb8 } from '../../../renderer/core/color.js';
-import { fromHalf } from '../../../renderer/core/half.js';
+import { acesFilmic, linearToSrgb8 } from './color.js';
+import { fromHalf } from './half.js';
 
 export type DisplayKind = 'radiance' | 'albedo' | 'normal' | 'depth' | 'mask';
 

@@ -1,0 +1,7 @@
+// Error text for schema failures, shared by every config, spec and record schema.
+import type { z } from 'zod';
+
+/** One line per zod issue: `<where>: field "a.b": message`. */
+export function formatZodIssues(error: z.ZodError, where: string): string {
+  return error.issues.map((i) => `${where}: field "${i.path.join('.') || '(root)'}": ${i.message}`).join('\n');
+}
