@@ -22,12 +22,13 @@ import { Renderer, type RenderedSample } from '../renderer/engine/renderer.js';
 import { parseSampleSpec, type SampleSpec, type SampleSpecInput } from '../renderer/core/spec.js';
 import { combineLayers, type EnvLayerSpec } from '../renderer/assets/environment.js';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
-import { writeExr, readExr } from '../renderer/io/exr.js';
+import { writeExr } from '../renderer/io/exr-write.js';
+import { readExr } from '../renderer/io/exr-read.js';
 import { writePng } from '../renderer/io/image-io.js';
 import { canonicalMatrix } from '../renderer/core/frame.js';
 import { uvFromDir, sampleBilinear, type EnvImage } from '../renderer/core/latlong.js';
 import { tonemapToSrgb8 } from '../renderer/core/color.js';
-import { autoExposure } from '../renderer/develop/passes/preview.js';
+import { autoExposure } from '../renderer/core/color.js';
 import { imageMetrics, maskedMse, psnrFromMse } from '../renderer/develop/metrics.js';
 import type { BenchContext, BenchOptions, Section, Table } from './bench-lib.js';
 

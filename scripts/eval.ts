@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { readExr } from '../renderer/io/exr.js';
+import { readExr } from '../renderer/io/exr-read.js';
 import { readPng } from '../renderer/io/image-io.js';
 import { readFlow } from '../renderer/develop/flow.js';
 import { srgbDecode, srgbEncode } from '../renderer/core/color.js';

@@ -9,7 +9,7 @@ import { ASSET_ROOTS } from '../renderer/io/asset-roots.js';
 import { createApp } from '../server/app.js';
 import { JobManager, type JobExecutor } from '../server/jobs.js';
 import { EmbeddedExecutor } from '../server/executor-embedded.js';
-import { QueueExecutor } from '../server/queue.js';
+import { QueueExecutor } from '../server/executor-queue.js';
 import type { FileRoot } from '../server/files.js';
 import type { Backend } from '../renderer/engine/browser.js';
 

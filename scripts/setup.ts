@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { ensurePageBundle } from '../renderer/engine/bundle.js';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
-import { ensureProceduralHead } from '../renderer/assets/procedural-head.js';
+import { ensureProceduralHead } from '../renderer/assets/procedural-head/index.js';
 import { findBrowser } from '../renderer/engine/browser.js';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -3,7 +3,7 @@
 // Chromium, and writes the samples to the shared output root. Run any number, on any machines
 // that see the same output root (e.g. an NFS mount) and the same assets.
 import { Command } from 'commander';
-import { startQueueWorker } from '../server/queue.js';
+import { startQueueWorker } from '../server/queue-worker.js';
 import type { Backend } from '../renderer/engine/browser.js';
 
 const program = new Command()

@@ -12,7 +12,7 @@
 //   GET  /api/jobs/:id/events           Server-Sent Events: "job" events with the job view
 //   GET  /api/events                    SSE for every job ("job" events)
 //   GET  /files/<root>/<path>           a file under the output root ("output") or an asset root
-//   /api/datasets/...                   dataset browsing for the dashboard (server/datasets.ts)
+//   /api/datasets/...                   dataset browsing for the dashboard (server/routes/datasets.ts)
 //   /api/olat/..., /api/envmaps/...     light-stage view: OLAT stacks, relighting (server/olat-routes.ts)
 //   /                                   the dashboard (server/public/, script bundled by server/dashboard-bundle.ts)
 import fs from 'node:fs';
@@ -22,7 +22,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import { JobManager, JobConflictError, JobNotFoundError, type JobView, type JobSummary } from './jobs.js';
 import { validateSubmission, ConfigRejected } from './validate.js';
 import { serveRootFiles, type FileRoot } from './files.js';
-import { mountDatasetRoutes } from './datasets.js';
+import { mountDatasetRoutes } from './routes/datasets.js';
 import { mountOlatRoutes } from './olat-routes.js';
 import { mountDashboardBundle } from './dashboard-bundle.js';
 

@@ -10,11 +10,11 @@ import type express from 'express';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const DASHBOARD_SRC = path.join(HERE, 'public', 'src');
-const SHARED = path.join(HERE, '..', 'renderer', 'shared');
+const CORE = path.join(HERE, '..', 'renderer', 'core');
 
 function sourceStamp(): string {
   const parts: string[] = [];
-  for (const dir of [DASHBOARD_SRC, SHARED]) {
+  for (const dir of [DASHBOARD_SRC, CORE]) {
     for (const f of fs.readdirSync(dir).sort()) {
       if (!f.endsWith('.ts')) continue;
       const st = fs.statSync(path.join(dir, f));

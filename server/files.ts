@@ -14,7 +14,8 @@ export interface FileRoot {
   dir: string;
 }
 
-function inside(root: string, p: string): boolean {
+/** Inside `root` (lexically), without following links. */
+export function inside(root: string, p: string): boolean {
   const rel = path.relative(root, p);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

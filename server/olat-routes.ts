@@ -20,9 +20,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type express from 'express';
-import type { Request, Response, NextFunction } from 'express';
+import type { Response } from 'express';
 import type { AppContext } from './context.js';
-import { resolveUnderRoot } from './files.js';
+import { inside, resolveUnderRoot } from './files.js';
+import { notFound, wrap } from './routes/http.js';
 import type { OlatStack, StackHeader } from '../renderer/pipelines/olat/stack-io.js';
 import type { Relighter } from '../renderer/pipelines/olat/relight.js';
 import { loadEnvMap } from '../renderer/assets/environment.js';
@@ -31,7 +32,7 @@ import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { floatsToHalf, halfsToFloat } from '../renderer/core/half.js';
 import { rotateEnv, type EnvImage } from '../renderer/core/latlong.js';
 import { fitEnv } from '../renderer/core/lighting.js';
-import { autoExposure } from '../renderer/develop/passes/preview.js';
+import { autoExposure } from '../renderer/core/color.js';
 import { displayRgba, rgbaToRgb } from '../renderer/core/display.js';
 
 // The OLAT modules load on first use: the rest of the server never depends on them.
@@ -45,20 +46,6 @@ const STACK_MAGIC = 'VLSOLAT1';
 const SEGMENT_RE = /^[A-Za-z0-9._-]+$/;
 const SKIP_EXT = new Set(['.exr', '.png', '.jpg', '.jpeg', '.webp', '.json', '.jsonl', '.md', '.f32', '.tar', '.hdr', '.glb', '.gltf', '.obj', '.txt', '.csv', '.py', '.log']);
 const MAX_DEPTH = 4;
-
-function notFound(res: Response, what = 'not found'): void {
-  res.status(404).json({ error: what });
-}
-
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  Promise.resolve(h(req, res)).catch(next);
-};
-
-function inside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
 
 async function hasMagic(file: string): Promise<boolean> {
   let fh: fsp.FileHandle | undefined;

@@ -25,7 +25,7 @@ import {
   type CameraSimParams,
 } from '../renderer/develop/camera-sim.js';
 import { parseSequenceConfig, runSequence } from '../renderer/pipelines/sequence.js';
-import { readExr } from '../renderer/io/exr.js';
+import { readExr } from '../renderer/io/exr-read.js';
 
 const ALL_ON = { enabled: true };
 

@@ -1,5 +1,5 @@
 /**
- * The dashboard (server/public, server/datasets.ts, server/olat-routes.ts) end to end: a real
+ * The dashboard (server/public, server/routes/datasets.ts, server/olat-routes.ts) end to end: a real
  * server on port 0 with a temp output root, a real batch rendered by the embedded executor, a
  * real OLAT stack captured with the OLAT capture code, and the pages driven in real headless
  * Chromium (Puppeteer). Checks: the job list shows a submitted job whose progress advances while
@@ -20,7 +20,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createApp } from '../server/app.js';
 import { JobManager } from '../server/jobs.js';
 import { EmbeddedExecutor } from '../server/executor-embedded.js';
-import { DatasetIndexes } from '../server/datasets.js';
+import { DatasetIndexes } from '../server/dataset-index.js';
 import { findBrowser } from '../renderer/engine/browser.js';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { Renderer } from '../renderer/engine/renderer.js';

@@ -12,7 +12,8 @@ import { imageMetrics, maskedSsim, temporalRmse, warpedRmse } from '../renderer/
 import { parseBatchConfig } from '../renderer/pipelines/batch/config.js';
 import { runBatch } from '../renderer/pipelines/batch/run.js';
 import { parseSequenceConfig, runSequence } from '../renderer/pipelines/sequence.js';
-import { readExr, writeExr } from '../renderer/io/exr.js';
+import { readExr } from '../renderer/io/exr-read.js';
+import { writeExr } from '../renderer/io/exr-write.js';
 import { writePng } from '../renderer/io/image-io.js';
 import { srgbEncode } from '../renderer/core/color.js';
 import { Rng } from '../renderer/core/rng.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Renderer } from '../renderer/engine/renderer.js';
-import { readExr } from '../renderer/io/exr.js';
+import { readExr } from '../renderer/io/exr-read.js';
 import { findBlender, runScene, blenderDirFromUv, type FidelityScene } from '../scripts/bench-fidelity.js';
 import { uvFromDir } from '../renderer/core/latlong.js';
 import { skipBecause } from './support/skip.js';

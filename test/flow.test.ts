@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { resolveCamera, type ResolvedCamera } from '../renderer/core/camera.js';
 import { Rng } from '../renderer/core/rng.js';
-import { readExr } from '../renderer/io/exr.js';
+import { readExr } from '../renderer/io/exr-read.js';
 import { readPng } from '../renderer/io/image-io.js';
 import { computeFlow, readFlow, readFrameGeometry, backProject, project, warpBilinear, OCC_VISIBLE, OCC_OCCLUDED, OCC_NO_SURFACE, OCC_OUT_OF_FRAME, type FrameGeometry } from '../renderer/develop/flow.js';
 import { headRotation, orbitFromPose, parseSequenceConfig, planSequence, runSequence } from '../renderer/pipelines/sequence.js';

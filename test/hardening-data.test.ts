@@ -14,7 +14,7 @@ import { parseBatchConfig } from '../renderer/pipelines/batch/config.js';
 import { checkBatchAssets } from '../renderer/pipelines/batch/run.js';
 import { encodeLightings } from '../renderer/dataset/encodings.js';
 import { decodeEnvMap, readEnvMap } from '../renderer/io/envmap-io.js';
-import { writeExr } from '../renderer/io/exr.js';
+import { writeExr } from '../renderer/io/exr-write.js';
 import { Renderer, type RenderedSample } from '../renderer/engine/renderer.js';
 import { writeSample } from '../renderer/dataset/write-sample.js';
 import { findBrowser } from '../renderer/engine/browser.js';

@@ -14,7 +14,10 @@ import * as THREE from 'three';
 import { EXRLoader } from 'three/examples/jsm/loaders/EXRLoader.js';
 import { fromHalf, toHalf, floatsToHalf, halfsToFloat } from '../renderer/core/half.js';
 import { srgbEncode, srgbDecode, linearToSrgb8, tonemapToSrgb8, acesFilmic } from '../renderer/core/color.js';
-import { writeExr, readExr, encodeExr, parseExrHeader, type ExrChannelInput } from '../renderer/io/exr.js';
+import { writeExr, encodeExr } from '../renderer/io/exr-write.js';
+import { readExr } from '../renderer/io/exr-read.js';
+import { parseExrHeader } from '../renderer/io/exr-header.js';
+import type { ExrChannelInput } from '../renderer/io/exr-format.js';
 import { writePng, readPng } from '../renderer/io/image-io.js';
 import { writeFileAtomic, writeJsonAtomic } from '../renderer/io/fs-atomic.js';
 import {

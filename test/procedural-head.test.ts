@@ -12,7 +12,7 @@ import {
   generateProceduralHeadFiles,
   proceduralHeadDescriptor,
   type ProceduralHeadFiles,
-} from '../renderer/assets/procedural-head.js';
+} from '../renderer/assets/procedural-head/index.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -81,7 +81,7 @@ describe('procedural head', function () {
 
   it('names its folder procedural-v1-<hash>, distinct per detail level', async () => {
     expect(low.dirName).to.match(/^procedural-v1-[0-9a-f]{12}$/);
-    const { proceduralHeadDirName } = await import('../renderer/assets/procedural-head.js');
+    const { proceduralHeadDirName } = await import('../renderer/assets/procedural-head/index.js');
     expect(proceduralHeadDirName({ detail: 'high' })).to.not.equal(low.dirName);
     expect(proceduralHeadDirName()).to.equal(proceduralHeadDirName({ detail: 'high' }));
   });

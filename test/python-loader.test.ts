@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseBatchConfig } from '../renderer/pipelines/batch/config.js';
 import { runBatch } from '../renderer/pipelines/batch/run.js';
-import { readExr } from '../renderer/io/exr.js';
+import { readExr } from '../renderer/io/exr-read.js';
 import { readPng } from '../renderer/io/image-io.js';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { skipBecause } from './support/skip.js';

@@ -16,7 +16,7 @@ import type { Server } from 'node:http';
 import { createApp } from '../server/app.js';
 import { JobManager, type JobView, type JobExecutor } from '../server/jobs.js';
 import { EmbeddedExecutor } from '../server/executor-embedded.js';
-import { QueueExecutor } from '../server/queue.js';
+import { QueueExecutor } from '../server/executor-queue.js';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import type { BatchConfigInput } from '../renderer/pipelines/batch/config.js';
 import { skipBecause } from './support/skip.js';

@@ -9,7 +9,7 @@ import { canonicalMatrix } from '../core/frame.js';
 import type { PageHead, Vec3 } from '../core/protocol.js';
 import { PROJECT_ROOT } from '../io/paths.js';
 import { resolveAssetPath } from '../io/asset-roots.js';
-import { ensureProceduralHead } from './procedural-head.js';
+import { ensureProceduralHead } from './procedural-head/index.js';
 import { formatZodIssues, readJsonFile } from '../io/json-file.js';
 import { checkMeshGeometry, gltfExternalFiles } from './mesh-check.js';
 

@@ -133,3 +133,58 @@ export function tonemapToSrgb8(
   }
   return out;
 }
+
+// ---- metering ------------------------------------------------------------------------
+
+export interface MeterOptions {
+  /** Values per pixel of `rgb`, colour first (default 3; 4 = RGBA). */
+  stride?: number;
+  /** Pixels whose coverage is below this are not metered (default 0.5). */
+  threshold?: number;
+  /** Divide each pixel's luminance by its coverage (premultiplied input; default false). */
+  unpremultiply?: boolean;
+}
+
+/**
+ * Mean Rec.709 luminance (0.2126 R + 0.7152 G + 0.0722 B) over the covered pixels. Coverage is
+ * `mask[p]` when a mask is given, else alpha (channel 3) when `stride` is 4, else 1; a pixel is
+ * metered when its coverage is >= `threshold`. null when no pixel is metered or the sum is not
+ * > 0 (black, NaN).
+ */
+export function meanLuminance(rgb: ArrayLike<number>, mask?: ArrayLike<number> | null, opts: MeterOptions = {}): number | null {
+  const stride = opts.stride ?? 3;
+  const threshold = opts.threshold ?? 0.5;
+  const unpremultiply = opts.unpremultiply ?? false;
+  const alpha = !mask && stride === 4;
+  const n = Math.floor(rgb.length / stride);
+  let sum = 0;
+  let count = 0;
+  for (let p = 0, i = 0; p < n; p++, i += stride) {
+    const m = mask ? mask[p] : alpha ? rgb[i + 3] : 1;
+    if (!(m >= threshold)) continue;
+    const l = 0.2126 * rgb[i] + 0.7152 * rgb[i + 1] + 0.0722 * rgb[i + 2];
+    sum += unpremultiply ? l / m : l;
+    count++;
+  }
+  if (count === 0 || !(sum > 0)) return null;
+  return sum / count;
+}
+
+export interface AutoExposureOptions extends MeterOptions {
+  /** Mean luminance to reach (default 0.18, 18% grey). */
+  target?: number;
+  /** The result is clamped to [-maxStops, maxStops] (default 8). */
+  maxStops?: number;
+}
+
+/**
+ * Exposure in stops that brings the {@link meanLuminance} of the covered pixels to `target`
+ * (18% grey by default), clamped to +-8 stops; 0 when nothing is metered. The 'auto' exposure
+ * of preview.png, the OLAT relight previews and the dashboard's sample view.
+ */
+export function autoExposure(rgb: ArrayLike<number>, mask?: ArrayLike<number> | null, opts: AutoExposureOptions = {}): number {
+  const mean = meanLuminance(rgb, mask, opts);
+  if (mean === null) return 0;
+  const max = opts.maxStops ?? 8;
+  return Math.max(-max, Math.min(max, Math.log2((opts.target ?? 0.18) / mean)));
+}

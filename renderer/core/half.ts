@@ -92,7 +92,11 @@ export function toHalf(f: number): number {
 
 let HALF_TO_FLOAT: Float32Array | null = null;
 
-function halfTable(): Float32Array {
+/**
+ * The half -> float table (65536 entries, index = half bits), built once and shared: read it,
+ * never write it. For hot loops and for handing to worker threads (structured clone).
+ */
+export function halfToFloatTable(): Float32Array {
   if (HALF_TO_FLOAT) return HALF_TO_FLOAT;
   const t = new Float32Array(65536);
   const u = new Uint32Array(t.buffer);
@@ -115,7 +119,7 @@ function halfTable(): Float32Array {
 
 /** Convert half bits (0..65535) to a number. */
 export function fromHalf(h: number): number {
-  return halfTable()[h & 0xffff];
+  return halfToFloatTable()[h & 0xffff];
 }
 
 /** Convert float32 values to half bits (RNE). `dst` may be supplied to avoid allocation. */
@@ -150,7 +154,7 @@ export function halfsToFloat(src: Uint16Array, dst?: Float32Array): Float32Array
   const n = src.length;
   const out = dst ?? new Float32Array(n);
   if (out.length < n) throw new RangeError(`halfsToFloat: dst length ${out.length} < src length ${n}`);
-  const t = halfTable();
+  const t = halfToFloatTable();
   // Go through the bit patterns so NaN payloads survive.
   const o32 = new Uint32Array(out.buffer, out.byteOffset, n);
   const t32 = new Uint32Array(t.buffer);
@@ -160,7 +164,3 @@ export function halfsToFloat(src: Uint16Array, dst?: Float32Array): Float32Array
 
 /** Largest finite half value. */
 export const HALF_MAX = 65504;
-/** Smallest positive normal half (2^-14). */
-export const HALF_MIN_NORMAL = 2 ** -14;
-/** Smallest positive denormal half (2^-24). */
-export const HALF_MIN_DENORMAL = 2 ** -24;

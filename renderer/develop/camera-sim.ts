@@ -33,7 +33,7 @@
 import { z } from 'zod';
 import sharp from 'sharp';
 import { Rng, hashString } from '../core/rng.js';
-import { srgbEncode, acesFilmic } from '../core/color.js';
+import { srgbEncode, acesFilmic, meanLuminance } from '../core/color.js';
 
 export const CAMERA_SIM_VERSION = 1;
 
@@ -317,21 +317,6 @@ export interface CameraSimResult {
   record: CameraSimRecord;
 }
 
-/** Rec.709 luminance mean over mask pixels (alpha >= 0.5 where given), or null when empty/black. */
-function meterLuminance(src: Float32Array, stride: number, w: number, h: number, mask?: Float32Array | null): number | null {
-  let sum = 0;
-  let n = 0;
-  for (let p = 0; p < w * h; p++) {
-    const inMask = mask ? mask[p] >= 0.5 : stride === 4 ? src[p * 4 + 3] >= 0.5 : true;
-    if (!inMask) continue;
-    const i = p * stride;
-    sum += 0.2126 * src[i] + 0.7152 * src[i + 1] + 0.0722 * src[i + 2];
-    n++;
-  }
-  if (n === 0 || !(sum > 0)) return null;
-  return sum / n;
-}
-
 /**
  * Applies the simulation to linear RGB (stride 3) or RGBA (stride 4, premultiplied; alpha meters
  * exposure). Deterministic given (image, params). `mask` (coverage per pixel) overrides alpha for
@@ -352,7 +337,7 @@ export async function applyCameraSim(src: Float32Array, width: number, height: n
     let metered: number | null = null;
     if (e.autoGain !== undefined) autoGain = e.autoGain;
     else if (e.auto) {
-      metered = meterLuminance(src, stride, width, height, opts.mask);
+      metered = meanLuminance(src, opts.mask, { stride }); // mask, else alpha >= 0.5
       autoGain = metered ? e.autoTarget / metered : 1;
     }
     const gain = autoGain * Math.pow(2, e.ev);

@@ -18,7 +18,8 @@
 //    max(absolute, relative * distance) (defaults 2 mm, 1%).
 //  - files: flow EXR with two float32 channels R = u, G = v; occlusion PNG, 8-bit grey, the codes.
 import path from 'node:path';
-import { writeExr, readExr } from '../io/exr.js';
+import { writeExr } from '../io/exr-write.js';
+import { readExr } from '../io/exr-read.js';
 import { writePng, readPng } from '../io/image-io.js';
 
 export const OCC_VISIBLE = 0;
@@ -190,19 +191,6 @@ export function bilinearTaps(sx: number, sy: number, width: number, height: numb
     w01: (1 - tx) * ty,
     w11: tx * ty,
   };
-}
-
-/** For each pixel: the minimum of `mask` over the four bilinear taps at (x + u, y + v) (0 outside). */
-export function warpedTapMin(mask: Float32Array, width: number, height: number, flow: Float32Array): Float32Array {
-  const out = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const t = bilinearTaps(x + flow[p * 2], y + flow[p * 2 + 1], width, height);
-      if (t) out[p] = Math.min(mask[t.i00], mask[t.i10], mask[t.i01], mask[t.i11]);
-    }
-  }
-  return out;
 }
 
 /** Writes `<name>.exr` (R = u, G = v, float32) and `occlusion_<name>.png` into `dir`. */

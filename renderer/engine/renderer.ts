@@ -256,7 +256,7 @@ export class Renderer {
   }
 
   /**
-   * OLAT capture in one page call (renderer/page/main.ts olat()): the lighting-independent
+   * OLAT capture in one page call (renderer/page/olat.ts): the lighting-independent
    * intrinsics once (albedo, normal, depth, mask), then one linear HDR beauty image per shot
    * (each shot = the lights on together, default one per light), without MSAA, as RGB half
    * floats of the covered pixels only (pixels whose centre hits the head; every other pixel of

@@ -20,7 +20,8 @@ import * as path from 'node:path';
 import * as THREE from 'three';
 import { HDRLoader } from 'three/examples/jsm/loaders/HDRLoader.js';
 import type { EnvImage } from '../core/latlong.js';
-import { decodeExr, parseExrHeader } from './exr.js';
+import { decodeExr } from './exr-read.js';
+import { parseExrHeader } from './exr-header.js';
 
 export type { EnvImage };
 
@@ -340,12 +341,6 @@ const cache = new Map<string, CacheEntry>(); // abs path -> entry (Map keeps LRU
 const CACHE_MAX_BYTES = 1 << 30;
 let cacheBytes = 0;
 
-/** Drop every cached decoded map. */
-export function clearEnvMapCache(): void {
-  cache.clear();
-  cacheBytes = 0;
-}
-
 function cloneImg(img: EnvImage): EnvImage {
   return { width: img.width, height: img.height, data: new Float32Array(img.data) };
 }
@@ -524,9 +519,4 @@ export async function resolveEnvMap(ref: string, opts: ResolveEnvMapOptions = {}
     }
   }
   throw new Error(`${ref}: environment map not found (looked at: ${[...new Set(withExt)].join(', ')})`);
-}
-
-/** Load one resolved map (builtin or file). */
-export async function loadResolvedEnvMap(r: ResolvedEnvMap, opts: ReadEnvMapOptions = {}): Promise<EnvImage> {
-  return r.kind === 'builtin' ? readBuiltinEnvMap(r.ref, opts) : readEnvMap(r.ref, opts);
 }

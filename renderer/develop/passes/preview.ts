@@ -1,22 +1,10 @@
 // preview: display image, tonemapped sRGB (8-bit PNG with alpha = mask when transparent).
 import path from 'node:path';
 import { writePng } from '../../io/image-io.js';
-import { tonemapToSrgb8 } from '../../core/color.js';
+import { autoExposure, tonemapToSrgb8 } from '../../core/color.js';
 import type { PassDefinition } from './types.js';
 import { requireMode } from './util.js';
 import { compositeBeauty } from './beauty.js';
-
-/** Stops that bring the mean luminance on the head to 18% grey (clamped to +-8). */
-export function autoExposure(rgb: Float32Array, mask: Float32Array): number {
-  let sum = 0, n = 0;
-  for (let p = 0; p < mask.length; p++) {
-    if (mask[p] < 0.5) continue;
-    sum += 0.2126 * rgb[p * 3] + 0.7152 * rgb[p * 3 + 1] + 0.0722 * rgb[p * 3 + 2];
-    n++;
-  }
-  if (n === 0 || sum <= 0) return 0;
-  return Math.max(-8, Math.min(8, Math.log2(0.18 / (sum / n))));
-}
 
 export const previewPass: PassDefinition = {
   name: 'preview',

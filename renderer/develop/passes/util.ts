@@ -1,6 +1,6 @@
 // Helpers shared by pass modules: channel planes and coverage handling.
 import path from 'node:path';
-import { writeExr } from '../../io/exr.js';
+import { writeExr } from '../../io/exr-write.js';
 import type { PassContext, PassFile } from './types.js';
 
 /** Splits an interleaved buffer into planes (what the EXR writer takes). */

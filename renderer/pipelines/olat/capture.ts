@@ -1,5 +1,5 @@
 // Node-only. OLAT capture: one head, one camera pose, every light of a rig alone, in one page call
-// (Renderer.captureOlat -> renderer/page/main.ts olat()). The page renders the intrinsics once and
+// (Renderer.captureOlat -> renderer/page/olat.ts olat()). The page renders the intrinsics once and
 // then each light with its own shadow map, beauty only, without MSAA, and streams RGB half floats
 // of the covered pixels back in chunks.
 import type { Renderer } from '../../engine/renderer.js';

@@ -15,7 +15,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { compileRelightModule, type RelightExports } from './wasm-kernel.js';
-import { halfsToFloat } from '../../core/half.js';
+import { halfToFloatTable } from '../../core/half.js';
 
 export type RelightRoute = 'wasm' | 'js' | 'js-half';
 export const RELIGHT_ROUTES: readonly RelightRoute[] = ['wasm', 'js', 'js-half'];
@@ -79,17 +79,6 @@ function relightHalf(H, LUT, scratch, Wt, O, N, g0, g1, T, ostride) {
     }
   }
 }
-function halfTable() {
-  const t = new Float32Array(65536);
-  const u = new Uint32Array(t.buffer);
-  for (let h = 0; h < 65536; h++) {
-    const sign = (h & 0x8000) << 16, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-    if (e === 0) { if (m === 0) u[h] = sign >>> 0; else t[h] = (sign ? -1 : 1) * m * 2 ** -24; }
-    else if (e === 31) u[h] = (sign | 0x7f800000 | (m << 13)) >>> 0;
-    else u[h] = (sign | ((e + 112) << 23) | (m << 13)) >>> 0;
-  }
-  return t;
-}
 `;
 
 /** What a kernel needs to know, posted to each worker once. */
@@ -99,6 +88,8 @@ interface KernelSetup {
   memory?: WebAssembly.Memory;
   module?: WebAssembly.Module;
   layout: Layout;
+  /** 'js-half': core/half's half -> float table (copied to each worker with the setup). */
+  halfTable?: Float32Array;
 }
 
 /** One call: groups [g0, g1), nT targets (multiple of 4), scratch slot. */
@@ -155,7 +146,7 @@ function makeRunner(setup) {
     return (c) => relightF32(S, W, O, L.N, c.g0, c.g1, c.nT, L.outStride / 4);
   }
   const H = new Uint16Array(buf, L.stack, L.G * L.N * 12);
-  const LUT = halfTable();
+  const LUT = setup.halfTable;
   return (c) => relightHalf(H, LUT, new Float32Array(buf, L.scratch + c.slot * L.scratchBytes, L.N * 12), W, O, L.N, c.g0, c.g1, c.nT, L.outStride / 4);
 }
 `;
@@ -305,7 +296,7 @@ export class Relighter {
     const src = input.images;
     if (route === 'js') {
       const dst = new Float32Array(buffer, L.stack, G * N * 12);
-      const lut = halfLut();
+      const lut = halfToFloatTable();
       for (let i = 0; i < N; i++) {
         const s0 = i * P * 3;
         for (let p = 0; p < P; p++) {
@@ -329,7 +320,7 @@ export class Relighter {
         }
       }
     }
-    const setup: KernelSetup = { route, buffer, memory, module, layout: L };
+    const setup: KernelSetup = { route, buffer, memory, module, layout: L, halfTable: route === 'js-half' ? halfToFloatTable() : undefined };
     const pool = threads > 1 ? await WorkerPool.create(threads, setup) : null;
     return new Relighter(route, threads, N, P, L, buffer, pool, setup, performance.now() - t0);
   }
@@ -403,12 +394,6 @@ export class Relighter {
     await this.pool?.close();
     this.pool = null;
   }
-}
-
-let LUT: Float32Array | null = null;
-function halfLut(): Float32Array {
-  LUT ??= halfsToFloat(Uint16Array.from({ length: 65536 }, (_, i) => i));
-  return LUT;
 }
 
 /**

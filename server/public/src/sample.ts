@@ -5,7 +5,8 @@ import { h, s as svg, kv, fmtNum, announce, typingTarget } from './dom.js';
 import { getJson, getHalf, getF32, type SampleDetail, type PointLightJson, type HalfImageResponse } from './api.js';
 import { hrefOf, focusHeading, type ViewContext } from './nav.js';
 import { displayLut, positiveRange, toRgba, type DisplayKind } from '../../../renderer/core/display.js';
-import { fromHalf, floatsToHalf } from '../../../renderer/core/half.js';
+import { fromHalf, floatsToHalf, halfsToFloat } from '../../../renderer/core/half.js';
+import { autoExposure as meterExposure } from '../../../renderer/core/color.js';
 import { uvFromDir } from '../../../renderer/core/latlong.js';
 
 interface Shown {
@@ -139,15 +140,8 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
     const b = shown.find((sh) => sh.canvas.dataset.pass === 'beauty' && sh.img);
     if (!b?.img) return;
     const { data, channels } = b.img;
-    let sum = 0;
-    let n = 0;
-    for (let i = 0; i < data.length; i += channels) {
-      const a = channels === 4 ? fromHalf(data[i + 3]) : 1;
-      if (a < 0.5) continue;
-      sum += (0.2126 * fromHalf(data[i]) + 0.7152 * fromHalf(data[i + 1]) + 0.0722 * fromHalf(data[i + 2])) / a;
-      n++;
-    }
-    const e = n && sum > 0 ? Math.max(-8, Math.min(8, Math.log2(0.18 / (sum / n)))) : 0;
+    // Premultiplied RGBA: alpha >= 0.5 is metered, luminance divided by alpha.
+    const e = meterExposure(halfsToFloat(data), null, { stride: channels, unpremultiply: true });
     setExposure(Math.round(e * 10) / 10);
     announce(`Exposure ${e.toFixed(1)} EV`);
   };

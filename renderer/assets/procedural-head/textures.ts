@@ -1,0 +1,331 @@
+// Procedural head textures: albedo (sRGB), tangent-space normal map (OpenGL convention),
+// specular and roughness, synthesised per texel from the mesh's parametrisation.
+
+import { linearToSrgb8 } from '../../core/color.js';
+import { DETAILS, resolveOptions, type ProceduralHeadOptions } from './options.js';
+import { clamp01, smoothstep, lerp, gauss2, segDist2, noise3, fbm3 } from './noise.js';
+import { FACE_DY } from './shape.js';
+import { AZ_WARP, azimuthForU, type ProceduralHeadMesh } from './mesh.js';
+
+export interface ProceduralHeadTextures {
+  size: number;
+  /** sRGB 8-bit RGB. */
+  albedo: Uint8Array;
+  /** Tangent-space normal, 8-bit RGB. */
+  normal: Uint8Array;
+  /** 8-bit grey. */
+  specular: Uint8Array;
+  /** 8-bit grey. */
+  roughness: Uint8Array;
+}
+
+/** Region masks on the face, from a modelling-frame surface point and its normal. */
+interface Regions {
+  front: number;
+  cheeks: number;
+  nose: number;
+  lips: number;
+  brows: number;
+  lids: number;
+  lashLine: number;
+  mouthLine: number;
+  tzone: number;
+  ears: number;
+  scalp: number;
+  neck: number;
+}
+
+function regions(x: number, yModel: number, z: number, nz: number): Regions {
+  const ax = Math.abs(x);
+  const y = yModel + FACE_DY;
+  // The face: by position (so steep parts like the lower lip keep their colour),
+  // and not on the ears or the sides of the head.
+  const front = smoothstep(0.035, 0.06, z) * (0.4 + 0.6 * smoothstep(-0.2, 0.3, nz));
+  const cheeks = front * gauss2(ax, y, 0.042, -0.012, 0.02, 0.018);
+  const nose = front * gauss2(x, y, 0, 0.002, 0.012, 0.016);
+  // Lips (vermilion): between the upper-lip border (with a cupid's bow) and the
+  // lower-lip border, around the mouth line; soft edges.
+  let lips = 0;
+  let mouthLine = 0;
+  {
+    const ym = -0.0385 - 0.0012 * (ax / 0.024) ** 2;
+    const tu = clamp01(ax / 0.0255);
+    const tl = clamp01(ax / 0.0235);
+    const yu = ym + 0.0078 * Math.pow(1 - tu * tu, 0.55) + 0.0011 * Math.exp(-(((ax - 0.0055) / 0.0035) ** 2)) - 0.0008 * Math.exp(-((x / 0.0025) ** 2));
+    const yl = ym - 0.0092 * Math.pow(1 - tl * tl, 0.65);
+    const edge = 0.0009;
+    const inside = smoothstep(-edge, edge, yu - y) * smoothstep(-edge, edge, y - yl);
+    lips = front * inside * (1 - smoothstep(0.022, 0.027, ax));
+    const dm = (y - ym) / 0.0006;
+    mouthLine = front * Math.exp(-dm * dm) * (1 - smoothstep(0.02, 0.026, ax));
+  }
+  // Eyebrows: arcs above the sockets, thick at the head (toward the nose),
+  // thinning to the tail; ragged edges.
+  let brows = 0;
+  {
+    const by = 0.0478 - 5.5 * (ax - 0.031) * (ax - 0.031) + 0.05 * Math.max(0, 0.02 - ax) ** 2;
+    const thick = lerp(0.0048, 0.0018, smoothstep(0.014, 0.057, ax));
+    const ragged = 1 + 0.25 * noise3(x * 900, y * 900, 1.7, 83);
+    const dy = Math.abs(y - by) / (thick * ragged);
+    brows = front * (1 - smoothstep(0.6, 1.15, dy)) * smoothstep(0.008, 0.015, ax) * (1 - smoothstep(0.05, 0.059, ax));
+  }
+  // Closed lids and the lash line along their lower edge (a gentle downward curve).
+  const lids = front * gauss2(ax, y, 0.032, 0.029, 0.015, 0.0085);
+  let lashLine = 0;
+  {
+    const t = (ax - 0.0325) / 0.0135;
+    const ly = 0.0262 - 0.0022 * (1 - Math.min(1, t * t)) + 0.001 * t;
+    const along = 1 - smoothstep(0.8, 1.05, Math.abs(t));
+    const dy = (y - ly) / 0.0007;
+    lashLine = front * along * Math.exp(-dy * dy);
+  }
+  const tzone = front * Math.max(gauss2(x, y, 0, 0.075, 0.03, 0.022), gauss2(x, y, 0, 0.015, 0.011, 0.04), gauss2(x, y, 0, -0.074, 0.016, 0.012));
+  const ears = smoothstep(0.064, 0.074, ax) * gauss2(0, yModel, 0, -0.01, 1, 0.035) * (1 - smoothstep(-0.005, 0.02, z));
+  const scalp = smoothstep(0.07, 0.095, yModel);
+  const neck = 1 - smoothstep(-0.125, -0.105, yModel);
+  return { front, cheeks, nose, lips, brows, lids, lashLine, mouthLine, tzone, ears, scalp, neck };
+}
+
+/** Fine height field (metres) for the normal map: pores, fine wrinkles, micro bumps. */
+function skinHeight(x: number, yModel: number, z: number, r: Regions, poreFreq: number, poreGain: number): number {
+  const y = yModel + FACE_DY;
+  let h = 0;
+  // Pores: small pits where the noise is high, denser/deeper on nose and cheeks.
+  const poreAmp = 0.000026 * (1 + 0.8 * r.nose + 0.6 * r.cheeks) * (1 - 0.8 * r.lips) * poreGain;
+  if (poreAmp > 0) {
+    const n = noise3(x * poreFreq, y * poreFreq, z * poreFreq, 11);
+    const pit = Math.max(0, n - 0.15);
+    h -= poreAmp * pit * 4;
+    h += poreAmp * 0.6 * noise3(x * poreFreq * 1.7, y * poreFreq * 1.7, z * poreFreq * 1.7, 23);
+  }
+  // Micro-relief (a few mm): gentle fbm.
+  h += 0.00005 * fbm3(x, y, z, 180, 3, 37);
+  const ax = Math.abs(x);
+  // Forehead lines: horizontal waves, slightly wavy, fading toward the temples.
+  {
+    const m = r.front * smoothstep(0.057, 0.064, y) * (1 - smoothstep(0.082, 0.092, y)) * (1 - smoothstep(0.03, 0.05, ax));
+    if (m > 0) {
+      const warp = 0.0015 * noise3(x * 60, y * 60, 3.1, 41);
+      h -= 0.00009 * m * Math.pow(0.5 + 0.5 * Math.cos((2 * Math.PI * (y + warp)) / 0.0075), 3);
+    }
+  }
+  // Crow's feet: radial lines at the outer eye corners.
+  {
+    const cx = ax - 0.05;
+    const cy = y - 0.027;
+    const rr = Math.hypot(cx, cy);
+    const m = r.front * smoothstep(0.0, 0.004, cx) * (1 - smoothstep(0.006, 0.016, rr));
+    if (m > 0) {
+      const ang = Math.atan2(cy, cx);
+      h -= 0.00006 * m * Math.pow(0.5 + 0.5 * Math.cos(ang * 14), 4);
+    }
+  }
+  // Under-eye creases.
+  {
+    const s = segDist2(ax, y, 0.022, 0.017, 0.045, 0.02);
+    const d = s.d / 0.0012;
+    h -= 0.00006 * r.front * Math.sin(Math.PI * s.t) * Math.exp(-d * d);
+  }
+  // Lips: fine vertical lines.
+  if (r.lips > 0) {
+    const warp = 0.0006 * noise3(x * 300, y * 300, 7.7, 53);
+    h -= 0.00004 * r.lips * Math.pow(0.5 + 0.5 * Math.cos((2 * Math.PI * (x + warp)) / 0.0016), 2);
+  }
+  // Neck rings.
+  if (r.neck > 0) {
+    const warp = 0.002 * noise3(x * 40, y * 40, z * 40, 61);
+    h -= 0.00006 * r.neck * Math.pow(0.5 + 0.5 * Math.cos((2 * Math.PI * (y + warp)) / 0.013), 6) * smoothstep(0.0, 0.03, z + 0.02);
+  }
+  return h;
+}
+
+export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: ProceduralHeadOptions): ProceduralHeadTextures {
+  const { detail } = resolveOptions(opts);
+  const S = DETAILS[detail].texSize;
+  const { nLon, nLat, gridModel: G, gridNormals: GN } = mesh;
+  const cols = nLon + 1;
+  const albedo = new Uint8Array(S * S * 3);
+  const normal = new Uint8Array(S * S * 3);
+  const specular = new Uint8Array(S * S);
+  const roughness = new Uint8Array(S * S);
+  const height = new Float64Array(S * S);
+  const metric = new Float64Array(S * S * 4);
+
+  // Pore scale: about 3 texels on the face (band-limited), but at least ~1 mm.
+  const faceTexel = ((2 * Math.PI) / S) * (1 - AZ_WARP) * 0.09;
+  const poreWave = Math.max(0.0009, 3.5 * faceTexel);
+  const poreFreq = 1 / poreWave;
+
+  const P = [0, 0, 0];
+  const N = [0, 0, 0];
+  const Du = [0, 0, 0];
+  const Dv = [0, 0, 0];
+  for (let py = 0; py < S; py++) {
+    const gv = ((py + 0.5) / S) * nLat;
+    const i0 = Math.min(nLat - 1, Math.floor(gv));
+    const fy = gv - i0;
+    for (let px = 0; px < S; px++) {
+      const gu = ((px + 0.5) / S) * nLon;
+      const j0 = Math.min(nLon - 1, Math.floor(gu));
+      const fx = gu - j0;
+      const a = (i0 * cols + j0) * 3;
+      const b = a + 3;
+      const c = a + cols * 3;
+      const d = c + 3;
+      for (let q = 0; q < 3; q++) {
+        const top = G[a + q] + (G[b + q] - G[a + q]) * fx;
+        const bot = G[c + q] + (G[d + q] - G[c + q]) * fx;
+        P[q] = top + (bot - top) * fy;
+        Du[q] = ((G[b + q] - G[a + q]) * (1 - fy) + (G[d + q] - G[c + q]) * fy) * nLon; // dP/du
+        Dv[q] = (bot - top) * nLat; // dP/dv
+        const nt = GN[a + q] + (GN[b + q] - GN[a + q]) * fx;
+        const nb = GN[c + q] + (GN[d + q] - GN[c + q]) * fx;
+        N[q] = nt + (nb - nt) * fy;
+      }
+      const nl = Math.hypot(N[0], N[1], N[2]) || 1;
+      const nx = N[0] / nl;
+      const ny = N[1] / nl;
+      const nz = N[2] / nl;
+      const [x, y, z] = P;
+      const r = regions(x, y, z, nz);
+
+      // ---- Albedo (linear, then sRGB) ----
+      let cr = 0.55;
+      let cg = 0.38;
+      let cb = 0.3;
+      // Low-frequency blotchiness (brightness and redness).
+      const blot = fbm3(x, y, z, 18, 3, 3);
+      const red = fbm3(x, y, z, 30, 2, 5);
+      const bright = 1 + 0.05 * blot;
+      cr *= bright * (1 + 0.03 * red);
+      cg *= bright * (1 - 0.03 * red);
+      cb *= bright * (1 - 0.02 * red);
+      // Fine mottling / freckle-scale variation.
+      const mott = fbm3(x, y, z, 260, 2, 7);
+      cr *= 1 + 0.02 * mott;
+      cg *= 1 + 0.025 * mott;
+      cb *= 1 + 0.025 * mott;
+      // Redder cheeks, nose and ears.
+      const flush = clamp01(0.55 * r.cheeks + 0.5 * r.nose + 0.45 * r.ears);
+      cr *= 1 + 0.04 * flush;
+      cg *= 1 - 0.14 * flush;
+      cb *= 1 - 0.1 * flush;
+      // Scalp slightly duller (shaved), neck slightly lighter and less red.
+      cr *= 1 - 0.04 * r.scalp;
+      cg *= 1 - 0.02 * r.scalp;
+      cb *= 1 - 0.01 * r.scalp;
+      cg *= 1 + 0.03 * r.neck;
+      cb *= 1 + 0.03 * r.neck;
+      // Closed lids slightly darker and a bit violet; a soft lash line.
+      cr *= 1 - 0.1 * r.lids;
+      cg *= 1 - 0.15 * r.lids;
+      cb *= 1 - 0.08 * r.lids;
+      const lash = clamp01(r.lashLine);
+      cr = lerp(cr, 0.07, 0.5 * lash);
+      cg = lerp(cg, 0.05, 0.5 * lash);
+      cb = lerp(cb, 0.045, 0.5 * lash);
+      // Eyebrows: dark brown, hair-streaked.
+      if (r.brows > 0) {
+        const hair = 0.5 + 0.5 * noise3(x * 350 + y * 120, y * 2200 - x * 700, z * 350, 71);
+        const m = r.brows * (0.55 + 0.45 * hair);
+        cr = lerp(cr, 0.1, 0.75 * m);
+        cg = lerp(cg, 0.065, 0.75 * m);
+        cb = lerp(cb, 0.05, 0.75 * m);
+      }
+      // Lips: darker red.
+      if (r.lips > 0) {
+        const m = r.lips;
+        cr = lerp(cr, 0.4, 0.85 * m);
+        cg = lerp(cg, 0.165, 0.85 * m);
+        cb = lerp(cb, 0.15, 0.85 * m);
+      }
+      // The line between the lips.
+      const ml = 0.55 * r.mouthLine;
+      cr *= 1 - 0.6 * ml;
+      cg *= 1 - 0.65 * ml;
+      cb *= 1 - 0.6 * ml;
+      const o3 = (py * S + px) * 3;
+      albedo[o3] = linearToSrgb8(cr);
+      albedo[o3 + 1] = linearToSrgb8(cg);
+      albedo[o3 + 2] = linearToSrgb8(cb);
+
+      // ---- Specular intensity and roughness (linear 8-bit) ----
+      const sn = fbm3(x, y, z, 90, 2, 13);
+      let spec = 0.42 + 0.28 * r.tzone + 0.12 * r.nose + 0.1 * r.lips - 0.2 * r.brows - 0.08 * r.scalp + 0.04 * sn;
+      spec = clamp01(spec);
+      let rough = 0.56 - 0.08 * r.tzone - 0.15 * r.lips + 0.12 * r.brows + 0.04 * r.scalp + 0.03 * sn;
+      rough = Math.min(0.9, Math.max(0.2, rough));
+      specular[py * S + px] = Math.round(spec * 255);
+      roughness[py * S + px] = Math.round(rough * 255);
+
+      // ---- Fine height field and the tangent frame for the normal map ----
+      // T along increasing u, B toward the crown (decreasing glTF v), both
+      // orthonormal to N. Store the height and the 2x2 metric in that frame.
+      let tx = Du[0];
+      let ty = Du[1];
+      let tz = Du[2];
+      let td = tx * nx + ty * ny + tz * nz;
+      tx -= td * nx;
+      ty -= td * ny;
+      tz -= td * nz;
+      let tl = Math.hypot(tx, ty, tz);
+      if (tl < 1e-9) {
+        // Degenerate (pole): use the azimuthal direction.
+        const az = azimuthForU((px + 0.5) / S);
+        tx = Math.cos(az);
+        ty = 0;
+        tz = -Math.sin(az);
+        td = tx * nx + tz * nz;
+        tx -= td * nx;
+        ty -= td * ny;
+        tz -= td * nz;
+        tl = Math.hypot(tx, ty, tz) || 1;
+      }
+      tx /= tl;
+      ty /= tl;
+      tz /= tl;
+      // B = N x T (right-handed; points toward decreasing v for this parametrisation).
+      const bx = ny * tz - nz * ty;
+      const by = nz * tx - nx * tz;
+      const bz = nx * ty - ny * tx;
+      const m = (py * S + px) * 4;
+      metric[m] = Du[0] * tx + Du[1] * ty + Du[2] * tz; // T.Du
+      metric[m + 1] = Dv[0] * tx + Dv[1] * ty + Dv[2] * tz; // T.Dv
+      metric[m + 2] = Dv[0] * bx + Dv[1] * by + Dv[2] * bz; // B.Dv (negative)
+      // Texel footprint (metres) to band-limit the pores.
+      const lu = Math.hypot(Du[0], Du[1], Du[2]) / S;
+      const lv = Math.hypot(Dv[0], Dv[1], Dv[2]) / S;
+      const footprint = Math.max(lu, lv, 1e-6);
+      const poreGain = 1 - smoothstep(poreWave / 3, poreWave / 2, footprint);
+      height[py * S + px] = skinHeight(x, y, z, r, poreFreq, poreGain);
+    }
+  }
+
+  // ---- Normal map: finite differences of the height field in texture space ----
+  // dh/du, dh/dv by central differences (u wraps at the seam, v is one-sided at
+  // the poles), then the tangential gradient g = gT T + gB B solves
+  // g.Du = dh/du, g.Dv = dh/dv (B.Du = 0 by construction of T).
+  for (let py = 0; py < S; py++) {
+    const yUp = Math.max(0, py - 1);
+    const yDn = Math.min(S - 1, py + 1);
+    const dvStep = (yDn - yUp) / S;
+    for (let px = 0; px < S; px++) {
+      const xL = px === 0 ? S - 1 : px - 1;
+      const xR = px === S - 1 ? 0 : px + 1;
+      const dhdu = (height[py * S + xR] - height[py * S + xL]) / (2 / S);
+      const dhdv = (height[yDn * S + px] - height[yUp * S + px]) / dvStep;
+      const m = (py * S + px) * 4;
+      const tDu = metric[m];
+      const tDv = metric[m + 1];
+      const bDv = metric[m + 2];
+      const gT = Math.abs(tDu) > 1e-6 ? dhdu / tDu : 0;
+      const gB = Math.abs(bDv) > 1e-6 ? (dhdv - gT * tDv) / bDv : 0;
+      const nl = Math.sqrt(gT * gT + gB * gB + 1);
+      const o3 = (py * S + px) * 3;
+      normal[o3] = Math.round((0.5 - (0.5 * gT) / nl) * 255);
+      normal[o3 + 1] = Math.round((0.5 - (0.5 * gB) / nl) * 255);
+      normal[o3 + 2] = Math.round((0.5 + 0.5 / nl) * 255);
+    }
+  }
+  return { size: S, albedo, normal, specular, roughness };
+}

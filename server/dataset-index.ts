@@ -1,0 +1,330 @@
+// Node-only. The sample index of a dataset, for the dashboard's browsing routes
+// (server/routes/datasets.ts): one small record per sample (head, environment maps, passes,
+// lighting keys, interned), sorted by index, with facet counts and cached filters.
+//
+// The index is built from manifest.jsonl when the dataset is finished (one line per sample)
+// and from the sample folders otherwise (each sample.json read once: folders are immutable once
+// renamed into place), cached in memory and refreshed when the mtime of manifest.jsonl or of the
+// samples folder changes. The index of a large finished dataset is also kept in
+// <output>/.cache/index/<ds>.json (keyed by the manifest's mtime and size), so a restarted server
+// does not parse a 100,000-line manifest again.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import readline from 'node:readline';
+import { resolveUnderRoot } from './files.js';
+import { SAMPLE_RE, validDatasetName } from './dataset-ids.js';
+import { mapLimit } from './util/limiter.js';
+import { statOrNull } from './util/fs.js';
+import { writeFileAtomic } from '../renderer/io/fs-atomic.js';
+import { passNameOfFile } from '../renderer/core/display.js';
+
+class Interner {
+  readonly list: string[] = [];
+  private map = new Map<string, number>();
+  id(s: string): number {
+    let i = this.map.get(s);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(s);
+      this.map.set(s, i);
+    }
+    return i;
+  }
+  find(s: string): number | undefined {
+    return this.map.get(s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the sample index
+
+export interface SampleRec {
+  id: string;
+  index: number;
+  head: number;
+  envs: number[];
+  /** bit set over DatasetIndex.passes */
+  passes: number;
+  /** index into DatasetIndex.keySets */
+  keys: number;
+}
+
+interface Stamp {
+  samplesMtime: number;
+  manifestMtime: number;
+  manifestSize: number;
+}
+
+export interface DatasetIndex {
+  name: string;
+  dir: string;
+  heads: Interner;
+  envs: Interner;
+  passes: Interner;
+  keySets: Interner;
+  recs: Map<string, SampleRec>;
+  sorted: SampleRec[];
+  stamp: Stamp;
+  /** bumps on every change (filter caches key on it) */
+  version: number;
+  source: 'manifest' | 'folders' | 'manifest+folders' | 'empty';
+  buildMs: number;
+  filterCache: Map<string, SampleRec[]>;
+}
+
+/** What a sample.json (or a manifest line) tells the index. */
+interface SampleLike {
+  id?: unknown;
+  index?: unknown;
+  head?: { ref?: unknown; id?: unknown };
+  lightings?: { key?: unknown; passes?: unknown; lighting?: { environment?: { map?: unknown }[] } }[];
+}
+
+interface PersistedIndex {
+  version: 1;
+  dir: string;
+  manifestMtime: number;
+  manifestSize: number;
+  heads: string[];
+  envs: string[];
+  passes: string[];
+  keySets: string[];
+  recs: [string, number, number, number[], number, number][];
+}
+
+function recordOf(idx: DatasetIndex, s: SampleLike, folderId?: string): SampleRec | null {
+  const id = folderId ?? (typeof s.id === 'string' ? s.id : typeof s.index === 'number' ? String(s.index).padStart(6, '0') : null);
+  if (!id || !SAMPLE_RE.test(id)) return null;
+  const index = typeof s.index === 'number' ? s.index : Number(id);
+  const headName = typeof s.head?.ref === 'string' ? s.head.ref : typeof s.head?.id === 'string' ? s.head.id : '(unknown)';
+  const envs = new Set<number>();
+  let passes = 0;
+  const keys: string[] = [];
+  for (const l of Array.isArray(s.lightings) ? s.lightings : []) {
+    if (typeof l?.key === 'string') keys.push(l.key);
+    for (const e of Array.isArray(l?.lighting?.environment) ? l.lighting.environment : []) if (typeof e?.map === 'string') envs.add(idx.envs.id(e.map));
+    for (const p of Array.isArray(l?.passes) ? l.passes : []) if (typeof p === 'string') passes |= 1 << Math.min(30, idx.passes.id(p));
+  }
+  return { id, index, head: idx.heads.id(headName), envs: [...envs].sort((a, b) => a - b), passes, keys: idx.keySets.id(keys.join(',')) };
+}
+
+function emptyIndex(name: string, dir: string): DatasetIndex {
+  return {
+    name,
+    dir,
+    heads: new Interner(),
+    envs: new Interner(),
+    passes: new Interner(),
+    keySets: new Interner(),
+    recs: new Map(),
+    sorted: [],
+    stamp: { samplesMtime: -1, manifestMtime: -1, manifestSize: -1 },
+    version: 0,
+    source: 'empty',
+    buildMs: 0,
+    filterCache: new Map(),
+  };
+}
+
+async function readManifest(idx: DatasetIndex, file: string): Promise<void> {
+  const rl = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (!line) continue;
+    let s: SampleLike;
+    try {
+      s = JSON.parse(line) as SampleLike;
+    } catch {
+      continue; // a torn line: the folders pass below picks the sample up
+    }
+    const r = recordOf(idx, s);
+    if (r) idx.recs.set(r.id, r);
+  }
+}
+
+export class DatasetIndexes {
+  private cache = new Map<string, DatasetIndex>();
+  private pending = new Map<string, Promise<DatasetIndex>>();
+  constructor(private readonly outputRoot: string) {}
+
+  /** The dataset folder's real path, or null (bad name, not a dataset, outside the root). */
+  datasetDir(name: unknown): string | null {
+    if (!validDatasetName(name)) return null;
+    for (const marker of ['batch.json', 'manifest.jsonl', 'dataset.json']) {
+      const f = fs.existsSync(this.outputRoot) ? resolveUnderRoot(this.outputRoot, `${name}/${marker}`) : null;
+      if (f) return path.dirname(f);
+    }
+    return null;
+  }
+
+  /** The cached index as it is (no refresh), if any. */
+  peek(name: string): DatasetIndex | undefined {
+    return this.cache.get(name);
+  }
+
+  /** The index, refreshed if manifest.jsonl or the samples folder changed. Null = no such dataset. */
+  async get(name: unknown): Promise<DatasetIndex | null> {
+    const dir = this.datasetDir(name);
+    if (!dir) return null;
+    const key = name as string;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.refresh(key, dir).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  /** Where the index of a finished dataset is kept between server runs (keyed by the manifest's mtime and size). */
+  private persistedFile(name: string): string {
+    return path.join(this.outputRoot, '.cache', 'index', `${name}.json`);
+  }
+
+  private async loadPersisted(name: string, dir: string, stamp: Stamp): Promise<DatasetIndex | null> {
+    try {
+      const j = JSON.parse(await fsp.readFile(this.persistedFile(name), 'utf8')) as PersistedIndex;
+      if (j.version !== 1 || j.dir !== dir || j.manifestMtime !== stamp.manifestMtime || j.manifestSize !== stamp.manifestSize) return null;
+      const idx = emptyIndex(name, dir);
+      for (const h of j.heads) idx.heads.id(h);
+      for (const e of j.envs) idx.envs.id(e);
+      for (const p of j.passes) idx.passes.id(p);
+      for (const k of j.keySets) idx.keySets.id(k);
+      for (const [id, index, head, envs, passes, keys] of j.recs) idx.recs.set(id, { id, index, head, envs, passes, keys });
+      return idx;
+    } catch {
+      return null;
+    }
+  }
+
+  private async persist(idx: DatasetIndex, stamp: Stamp): Promise<void> {
+    if (idx.recs.size < 1000) return; // small datasets index faster than they load
+    const j: PersistedIndex = {
+      version: 1,
+      dir: idx.dir,
+      manifestMtime: stamp.manifestMtime,
+      manifestSize: stamp.manifestSize,
+      heads: idx.heads.list,
+      envs: idx.envs.list,
+      passes: idx.passes.list,
+      keySets: idx.keySets.list,
+      recs: [...idx.recs.values()].map((r) => [r.id, r.index, r.head, r.envs, r.passes, r.keys]),
+    };
+    try {
+      const file = this.persistedFile(idx.name);
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      await writeFileAtomic(file, JSON.stringify(j), { fsync: false });
+    } catch {
+      /* a read-only output root: the index stays in memory only */
+    }
+  }
+
+  private async refresh(name: string, dir: string): Promise<DatasetIndex> {
+    const t0 = performance.now();
+    const samplesDir = path.join(dir, 'samples');
+    const manifest = path.join(dir, 'manifest.jsonl');
+    // Stat before reading: a change after this point leaves a newer mtime for the next refresh.
+    const [ss, ms] = await Promise.all([statOrNull(samplesDir), statOrNull(manifest)]);
+    const stamp: Stamp = { samplesMtime: ss?.mtimeMs ?? -1, manifestMtime: ms?.mtimeMs ?? -1, manifestSize: ms?.size ?? -1 };
+    let idx = this.cache.get(name);
+    if (idx && idx.dir === dir && idx.stamp.samplesMtime === stamp.samplesMtime && idx.stamp.manifestMtime === stamp.manifestMtime && idx.stamp.manifestSize === stamp.manifestSize) return idx;
+
+    let changed = false;
+    const manifestChanged = !idx || idx.dir !== dir || idx.stamp.manifestMtime !== stamp.manifestMtime || idx.stamp.manifestSize !== stamp.manifestSize;
+    if (ms && manifestChanged) {
+      const fresh = (await this.loadPersisted(name, dir, stamp)) ?? emptyIndex(name, dir);
+      if (fresh.recs.size === 0) {
+        await readManifest(fresh, manifest);
+        await this.persist(fresh, stamp);
+      }
+      fresh.source = 'manifest';
+      idx = fresh;
+      changed = true;
+    } else if (!idx || idx.dir !== dir || (!ms && idx.source.startsWith('manifest'))) {
+      idx = emptyIndex(name, dir);
+      changed = true;
+    }
+    // The folders are the truth while the dataset is being written (no manifest yet, or samples
+    // added after it). A finished dataset's manifest is newer than its samples folder.
+    if (ss && (!ms || stamp.samplesMtime > stamp.manifestMtime) && (changed || idx.stamp.samplesMtime !== stamp.samplesMtime || idx.source === 'manifest')) {
+      const names = (await fsp.readdir(samplesDir)).filter((n) => SAMPLE_RE.test(n));
+      const present = new Set(names);
+      for (const id of idx.recs.keys()) {
+        if (!present.has(id)) {
+          idx.recs.delete(id);
+          changed = true;
+        }
+      }
+      const todo = names.filter((n) => !idx!.recs.has(n));
+      const target = idx;
+      await mapLimit(todo, 16, async (id) => {
+        const f = resolveUnderRoot(this.outputRoot, `${name}/samples/${id}/sample.json`);
+        if (!f) return;
+        try {
+          const r = recordOf(target, JSON.parse(await fsp.readFile(f, 'utf8')) as SampleLike, id);
+          if (r) target.recs.set(id, r);
+        } catch {
+          /* unreadable sample.json: not listed */
+        }
+      });
+      if (todo.length) changed = true;
+      idx.source = ms ? 'manifest+folders' : 'folders';
+    }
+    if (changed) {
+      idx.sorted = [...idx.recs.values()].sort((a, b) => a.index - b.index || (a.id < b.id ? -1 : 1));
+      idx.version++;
+      idx.filterCache.clear();
+      idx.buildMs = performance.now() - t0;
+    }
+    idx.stamp = stamp;
+    this.cache.set(name, idx);
+    return idx;
+  }
+}
+
+export interface Filter {
+  head?: string;
+  env?: string;
+  pass?: string;
+}
+
+export function applyFilter(idx: DatasetIndex, f: Filter): SampleRec[] {
+  if (!f.head && !f.env && !f.pass) return idx.sorted;
+  const key = JSON.stringify([f.head, f.env, f.pass]);
+  const hit = idx.filterCache.get(key);
+  if (hit) return hit;
+  const head = f.head !== undefined ? idx.heads.find(f.head) : undefined;
+  const env = f.env !== undefined ? idx.envs.find(f.env) : undefined;
+  const passId = f.pass !== undefined ? idx.passes.find(passNameOfFile(f.pass)) : undefined;
+  let out: SampleRec[];
+  if ((f.head && head === undefined) || (f.env && env === undefined) || (f.pass && passId === undefined)) out = [];
+  else {
+    const bit = passId !== undefined ? 1 << Math.min(30, passId) : 0;
+    out = idx.sorted.filter((r) => (head === undefined || r.head === head) && (env === undefined || r.envs.includes(env)) && (bit === 0 || (r.passes & bit) !== 0));
+  }
+  if (idx.filterCache.size > 32) idx.filterCache.clear();
+  idx.filterCache.set(key, out);
+  return out;
+}
+
+export function facets(idx: DatasetIndex) {
+  const heads = new Array<number>(idx.heads.list.length).fill(0);
+  const envs = new Array<number>(idx.envs.list.length).fill(0);
+  const passes = new Array<number>(idx.passes.list.length).fill(0);
+  const keys = new Set<string>();
+  const keySetSeen = new Set<number>();
+  for (const r of idx.sorted) {
+    heads[r.head]++;
+    for (const e of r.envs) envs[e]++;
+    for (let p = 0; p < passes.length; p++) if (r.passes & (1 << Math.min(30, p))) passes[p]++;
+    if (!keySetSeen.has(r.keys)) {
+      keySetSeen.add(r.keys);
+      for (const k of idx.keySets.list[r.keys].split(',')) if (k) keys.add(k);
+    }
+  }
+  const list = (names: string[], counts: number[]) => names.map((value, i) => ({ value, count: counts[i] })).filter((x) => x.count > 0).sort((a, b) => (a.value < b.value ? -1 : 1));
+  return { heads: list(idx.heads.list, heads), envs: list(idx.envs.list, envs), passes: list(idx.passes.list, passes), lightingKeys: [...keys] };
+}
+
+export function recJson(idx: DatasetIndex, r: SampleRec) {
+  return { id: r.id, index: r.index, head: idx.heads.list[r.head], envs: r.envs.map((e) => idx.envs.list[e]), keys: idx.keySets.list[r.keys].split(',').filter(Boolean) };
+}
