@@ -1,74 +1,31 @@
 // Import rules for the pipeline layout (README "Layout"); `npm test` runs them (depcruise).
 // Layers, low to high: core -> io -> assets -> develop -> dataset -> engine -> pipelines -> server.
 // page is browser-only and sees only core; the dashboard sees only core and the API types.
+/** A rule: modules whose path matches `from` must not import modules whose path matches `to`. */
+const forbid = (name, from, to, comment) => ({ name, severity: 'error', ...(comment ? { comment } : {}), from: { path: from }, to: { path: to } });
+
+/** A rule: modules whose path matches `from` may import only modules matching one of `allowed`. */
+const only = (name, from, allowed, comment) => ({ name, severity: 'error', ...(comment ? { comment } : {}), from: { path: from }, to: { pathNot: allowed } });
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'Imports flow one way.', from: {}, to: { circular: true } },
-    {
-      name: 'core-is-pure',
-      comment: 'renderer/core is isomorphic maths: nothing of ours outside core, no Node built-ins.',
-      severity: 'error',
-      from: { path: '^renderer/core/' },
-      to: { pathNot: ['^renderer/core/', 'node_modules/'] },
-    },
+    only('core-is-pure', '^renderer/core/', ['^renderer/core/', 'node_modules/'], 'renderer/core is isomorphic maths: nothing of ours outside core, no Node built-ins.'),
     {
       name: 'core-no-node',
       severity: 'error',
       from: { path: '^renderer/core/' },
       to: { dependencyTypes: ['core'] },
     },
-    {
-      name: 'page-only-core',
-      comment: 'Browser code imports only core (and Babylon).',
-      severity: 'error',
-      from: { path: '^renderer/page/' },
-      to: { pathNot: ['^renderer/(page|core)/', 'node_modules/'] },
-    },
-    {
-      name: 'io-low',
-      severity: 'error',
-      from: { path: '^renderer/io/' },
-      to: { path: '^renderer/(assets|develop|dataset|engine|pipelines|page)/' },
-    },
-    {
-      name: 'assets-low',
-      severity: 'error',
-      from: { path: '^renderer/assets/' },
-      to: { path: '^renderer/(develop|dataset|engine|pipelines|page)/' },
-    },
-    {
-      name: 'develop-dataset-no-engine',
-      comment: 'Developing pixels and writing datasets never drive the browser or the server.',
-      severity: 'error',
-      from: { path: '^renderer/(develop|dataset)/' },
-      to: { path: '^(renderer/(engine|pipelines|page)/|server/|scripts/)' },
-    },
-    {
-      name: 'develop-below-dataset',
-      severity: 'error',
-      from: { path: '^renderer/develop/' },
-      to: { path: '^renderer/dataset/' },
-    },
-    {
-      name: 'engine-no-pipelines',
-      severity: 'error',
-      from: { path: '^renderer/engine/' },
-      to: { path: '^(renderer/(pipelines|dataset)/|server/|scripts/)' },
-    },
-    {
-      name: 'renderer-no-server',
-      severity: 'error',
-      from: { path: '^renderer/' },
-      to: { path: '^(server|scripts|test)/' },
-    },
-    {
-      name: 'dashboard-only-core-and-api',
-      comment: 'The dashboard is browser code: renderer/core and server/api-types only.',
-      severity: 'error',
-      from: { path: '^server/public/' },
-      to: { pathNot: ['^server/public/', '^renderer/core/', '^server/api-types\\.ts$', 'node_modules/'] },
-    },
+    only('page-only-core', '^renderer/page/', ['^renderer/(page|core)/', 'node_modules/'], 'Browser code imports only core (and Babylon).'),
+    forbid('io-low', '^renderer/io/', '^renderer/(assets|develop|dataset|engine|pipelines|page)/'),
+    forbid('assets-low', '^renderer/assets/', '^renderer/(develop|dataset|engine|pipelines|page)/'),
+    forbid('develop-dataset-no-engine', '^renderer/(develop|dataset)/', '^(renderer/(engine|pipelines|page)/|server/|scripts/)', 'Developing pixels and writing datasets never drive the browser or the server.'),
+    forbid('develop-below-dataset', '^renderer/develop/', '^renderer/dataset/'),
+    forbid('engine-no-pipelines', '^renderer/engine/', '^(renderer/(pipelines|dataset)/|server/|scripts/)'),
+    forbid('renderer-no-server', '^renderer/', '^(server|scripts|test)/'),
+    only('dashboard-only-core-and-api', '^server/public/', ['^server/public/', '^renderer/core/', '^server/api-types\\.ts$', 'node_modules/'], 'The dashboard is browser code: renderer/core and server/api-types only.'),
     {
       name: 'server-not-dashboard',
       comment: 'Node code does not import the dashboard\'s browser modules.',

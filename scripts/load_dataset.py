@@ -5,6 +5,12 @@
     /usr/bin/python3 scripts/load_dataset.py output/default --tar      # read the WebDataset shards
     /usr/bin/python3 scripts/load_dataset.py output/default --json     # per-sample statistics as JSON
 
+Dataset format: this loader reads dataset format version 2 (FORMAT_VERSION below; the records'
+"format_version" field, renderer/dataset/records.ts DATASET_FORMAT_VERSION; a record without the
+field is version 1, written before the field existed). A manifest line of another version raises
+DatasetError naming the line, the sample and both versions: re-render the dataset with the matching
+checkout, or read it with the load_dataset.py of the checkout that wrote it.
+
 Layout (see dataset_card.md): manifest.jsonl has one JSON line per sample; each sample folder holds
 one folder per lighting (input_i, input_j, target_k for triplets; single otherwise) with linear HDR
 EXRs (beauty RGBA half, diffuse, specular; albedo, normal_world, normal_camera, depth and mask.png
@@ -42,6 +48,17 @@ from PIL import Image
 
 class DatasetError(Exception):
     """A dataset file is missing, truncated or corrupt, or the files disagree; the message names it."""
+
+
+# The dataset format version this loader reads (renderer/dataset/records.ts DATASET_FORMAT_VERSION;
+# test/records.test.ts keeps the two equal). Records without "format_version" are version 1.
+FORMAT_VERSION = 2
+
+
+def format_version(record: dict) -> int:
+    """A record's format_version: 1 when it has none, -1 when it is not a positive integer."""
+    v = record.get('format_version', 1)
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else -1
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,6 +203,11 @@ def read_manifest(dataset: str) -> list:
             raise DatasetError(f'{path}: line {n} is not JSON ({err})') from None
         if not isinstance(e, dict) or not isinstance(e.get('id'), str) or not isinstance(e.get('lightings'), list):
             raise DatasetError(f'{path}: line {n} is not a sample entry (needs "id" and "lightings")')
+        v = format_version(e)
+        if v != FORMAT_VERSION:
+            found = f'format version {v}' + (' (no "format_version" field)' if 'format_version' not in e else '') if v > 0 else f'an invalid "format_version" {e.get("format_version")!r}'
+            fix = 'update this loader' if v > FORMAT_VERSION else 're-render the dataset with this checkout, or read it with the load_dataset.py of the checkout that wrote it'
+            raise DatasetError(f"{path}: line {n} (sample {e['id']}) was written by {found}, this loader reads {FORMAT_VERSION}: {fix}")
         out.append(e)
     return out
 

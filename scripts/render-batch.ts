@@ -2,17 +2,14 @@
 // Renders a batch config (default scenes/default.json) into DIR (default output/<config name>).
 // Rerunning resumes: finished samples are kept, only missing ones are rendered.
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadBatchConfig, parseBatchConfig, resolveWorkerCount } from '../renderer/pipelines/batch/config.js';
 import { runBatch, BatchAbortedError, type BatchProgress } from '../renderer/pipelines/batch/run.js';
 import type { Backend } from '../renderer/engine/browser.js';
+import { intAtLeast } from './cli-args.js';
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+const positiveInt = intAtLeast(1);
 
 const program = new Command()
   .name('render-batch')

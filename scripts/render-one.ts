@@ -7,7 +7,8 @@ import { readSampleSpec } from '../renderer/io/json-file.js';
 import { writeSample } from '../renderer/dataset/write-sample.js';
 import type { Backend } from '../renderer/engine/browser.js';
 import { encodeLightings, float32LE, ENCODING_FILES } from '../renderer/dataset/encodings.js';
-import { findInconsistentRenders } from '../renderer/pipelines/batch/run.js';
+import { findInconsistentRenders } from '../renderer/dataset/consistency.js';
+import { encodingsRecord } from '../renderer/dataset/sample-record.js';
 
 const program = new Command()
   .name('render-one')
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     const meta = await writeSample(out, sample, renderer.info, {
       overwrite: opts.overwrite,
       extraFiles: { [ENCODING_FILES.latlong]: float32LE(enc.latlong), [ENCODING_FILES.sh9]: float32LE(enc.sh9) },
-      extra: { encodings: { latlong16: ENCODING_FILES.latlong, latlongShape: [16, 16, 3], sh9File: ENCODING_FILES.sh9, sh9: Array.from(enc.sh9) } },
+      extra: { encodings: encodingsRecord(enc.sh9) },
     });
     log?.(`rendered ${spec.width}x${spec.height} in ${sample.timings.totalMs.toFixed(0)} ms (page ${sample.timings.pageMs.toFixed(0)} ms, write ${meta.timings.writeMs.toFixed(0)} ms)`);
     console.log(out);

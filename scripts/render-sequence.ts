@@ -3,28 +3,18 @@
 // input lighting (and the target lighting), plus the exact forward/backward optical flow and
 // occlusion codes between neighbouring frames. Rerunning resumes.
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadSequenceConfig, parseSequenceConfig, runSequence } from '../renderer/pipelines/sequence.js';
 import type { Backend } from '../renderer/engine/browser.js';
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('expected an integer >= 2');
-  return n;
-}
-function nonNegative(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-}
+import { intAtLeast, numberAtLeast } from './cli-args.js';
 
 const program = new Command()
   .name('render-sequence')
   .description('Render a video sequence: smooth rigid head motion, dynamic lighting along a path (speed-up factor), per-frame passes, exact optical flow with occlusion codes; resumable.')
   .argument('[config]', 'sequence config JSON (see scenes/sequence-default.json and README)', 'scenes/sequence-default.json')
   .option('--out <dir>', 'output folder (default output/<config name>)')
-  .option('--frames <n>', 'number of frames (overrides the config)', positiveInt)
-  .option('--speed-up <k>', "input lighting speed-up factor (overrides input.speedUp; 0 = static)", nonNegative)
+  .option('--frames <n>', 'number of frames (overrides the config)', intAtLeast(2))
+  .option('--speed-up <k>', "input lighting speed-up factor (overrides input.speedUp; 0 = static)", numberAtLeast(0))
   .option('--backend <name>', 'WebGL backend: auto, gpu, llvmpipe, swiftshader (env VLS_BACKEND)', 'auto')
   .option('--quiet', 'print only errors and the output folder', false)
   .showHelpAfterError();

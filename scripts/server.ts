@@ -3,7 +3,7 @@
 // or, with --redis, as shards on a BullMQ queue consumed by `npm run worker` processes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { ASSET_ROOTS } from '../renderer/io/asset-roots.js';
 import { createApp } from '../server/app.js';
@@ -12,27 +12,17 @@ import { EmbeddedExecutor } from '../server/executor-embedded.js';
 import { QueueExecutor } from '../server/executor-queue.js';
 import type { FileRoot } from '../server/files.js';
 import type { Backend } from '../renderer/engine/browser.js';
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0..65535');
-  return n;
-}
+import { intAtLeast, portNumber } from './cli-args.js';
 
 const program = new Command()
   .name('server')
   .description('Render orchestrator: REST API, live progress (SSE) and the dashboard. Binds 127.0.0.1 unless --host says otherwise.')
-  .option('--port <n>', 'port (0 = any free one)', port, 8787)
+  .option('--port <n>', 'port (0 = any free one)', portNumber, 8787)
   .option('--host <addr>', 'address to bind; anything but loopback exposes the API to the network', '127.0.0.1')
   .option('--output <dir>', 'output root: datasets are <output>/<name>', 'output')
   .option('--assets <dir...>', 'asset folders configs may read and the dashboard may serve (default: assets/, ../shared/assets and the fetch-assets cache output/.cache/assets, those present)')
   .option('--redis <url>', 'queue shards on Redis (BullMQ) for `npm run worker` processes instead of rendering in this process')
-  .option('--workers <n>', 'embedded mode: renderers per job (default: the config\'s workers)', positiveInt)
+  .option('--workers <n>', 'embedded mode: renderers per job (default: the config\'s workers)', intAtLeast(1))
   .option('--backend <name>', 'embedded mode: WebGL backend auto|gpu|llvmpipe|swiftshader', 'auto')
   .showHelpAfterError();
 program.parse();

@@ -8,6 +8,11 @@
 // samples folder changes. The index of a large finished dataset is also kept in
 // <output>/.cache/index/<ds>.json (keyed by the manifest's mtime and size), so a restarted server
 // does not parse a 100,000-line manifest again.
+//
+// Records are read through the dataset's own schema module (renderer/dataset/records.ts): the
+// tolerant SampleIndexView of sample.json / manifest lines. A record of another dataset format
+// version is listed all the same, with its version counted (formatSummary), so the dashboard can
+// say that the dataset was written by an older (or newer) format instead of failing.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +23,7 @@ import { mapLimit } from './util/limiter.js';
 import { statOrNull } from './util/fs.js';
 import { writeFileAtomic } from '../renderer/io/fs-atomic.js';
 import { passNameOfFile } from '../renderer/core/display.js';
+import { DATASET_FORMAT_VERSION, SampleIndexViewSchema, formatVersionNote, recordFormatVersion, type SampleIndexView } from '../renderer/dataset/records.js';
 
 class Interner {
   readonly list: string[] = [];
@@ -48,6 +54,8 @@ export interface SampleRec {
   passes: number;
   /** index into DatasetIndex.keySets */
   keys: number;
+  /** the record's dataset format version (format_version; 1 when absent) */
+  format: number;
 }
 
 interface Stamp {
@@ -73,16 +81,8 @@ export interface DatasetIndex {
   filterCache: Map<string, SampleRec[]>;
 }
 
-/** What a sample.json (or a manifest line) tells the index. */
-interface SampleLike {
-  id?: unknown;
-  index?: unknown;
-  head?: { ref?: unknown; id?: unknown };
-  lightings?: { key?: unknown; passes?: unknown; lighting?: { environment?: { map?: unknown }[] } }[];
-}
-
 interface PersistedIndex {
-  version: 1;
+  version: 2;
   dir: string;
   manifestMtime: number;
   manifestSize: number;
@@ -90,23 +90,29 @@ interface PersistedIndex {
   envs: string[];
   passes: string[];
   keySets: string[];
-  recs: [string, number, number, number[], number, number][];
+  recs: [string, number, number, number[], number, number, number][];
 }
 
-function recordOf(idx: DatasetIndex, s: SampleLike, folderId?: string): SampleRec | null {
+/** A sample.json (or manifest line) through the schema's index view, or null when it does not fit. */
+function indexView(raw: unknown): SampleIndexView | null {
+  const r = SampleIndexViewSchema.safeParse(raw);
+  return r.success ? r.data : null;
+}
+
+function recordOf(idx: DatasetIndex, s: SampleIndexView, folderId?: string): SampleRec | null {
   const id = folderId ?? (typeof s.id === 'string' ? s.id : typeof s.index === 'number' ? String(s.index).padStart(6, '0') : null);
   if (!id || !SAMPLE_RE.test(id)) return null;
-  const index = typeof s.index === 'number' ? s.index : Number(id);
-  const headName = typeof s.head?.ref === 'string' ? s.head.ref : typeof s.head?.id === 'string' ? s.head.id : '(unknown)';
+  const index = s.index ?? Number(id);
+  const headName = s.head?.ref ?? s.head?.id ?? '(unknown)';
   const envs = new Set<number>();
   let passes = 0;
   const keys: string[] = [];
-  for (const l of Array.isArray(s.lightings) ? s.lightings : []) {
-    if (typeof l?.key === 'string') keys.push(l.key);
-    for (const e of Array.isArray(l?.lighting?.environment) ? l.lighting.environment : []) if (typeof e?.map === 'string') envs.add(idx.envs.id(e.map));
-    for (const p of Array.isArray(l?.passes) ? l.passes : []) if (typeof p === 'string') passes |= 1 << Math.min(30, idx.passes.id(p));
+  for (const l of s.lightings ?? []) {
+    if (l.key !== undefined) keys.push(l.key);
+    for (const e of l.lighting?.environment ?? []) if (e.map !== undefined) envs.add(idx.envs.id(e.map));
+    for (const p of l.passes ?? []) passes |= 1 << Math.min(30, idx.passes.id(p));
   }
-  return { id, index, head: idx.heads.id(headName), envs: [...envs].sort((a, b) => a - b), passes, keys: idx.keySets.id(keys.join(',')) };
+  return { id, index, head: idx.heads.id(headName), envs: [...envs].sort((a, b) => a - b), passes, keys: idx.keySets.id(keys.join(',')), format: recordFormatVersion(s) };
 }
 
 function emptyIndex(name: string, dir: string): DatasetIndex {
@@ -131,13 +137,13 @@ async function readManifest(idx: DatasetIndex, file: string): Promise<void> {
   const rl = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity });
   for await (const line of rl) {
     if (!line) continue;
-    let s: SampleLike;
+    let s: SampleIndexView | null;
     try {
-      s = JSON.parse(line) as SampleLike;
+      s = indexView(JSON.parse(line));
     } catch {
       continue; // a torn line: the folders pass below picks the sample up
     }
-    const r = recordOf(idx, s);
+    const r = s && recordOf(idx, s);
     if (r) idx.recs.set(r.id, r);
   }
 }
@@ -183,13 +189,13 @@ export class DatasetIndexes {
   private async loadPersisted(name: string, dir: string, stamp: Stamp): Promise<DatasetIndex | null> {
     try {
       const j = JSON.parse(await fsp.readFile(this.persistedFile(name), 'utf8')) as PersistedIndex;
-      if (j.version !== 1 || j.dir !== dir || j.manifestMtime !== stamp.manifestMtime || j.manifestSize !== stamp.manifestSize) return null;
+      if (j.version !== 2 || j.dir !== dir || j.manifestMtime !== stamp.manifestMtime || j.manifestSize !== stamp.manifestSize) return null;
       const idx = emptyIndex(name, dir);
       for (const h of j.heads) idx.heads.id(h);
       for (const e of j.envs) idx.envs.id(e);
       for (const p of j.passes) idx.passes.id(p);
       for (const k of j.keySets) idx.keySets.id(k);
-      for (const [id, index, head, envs, passes, keys] of j.recs) idx.recs.set(id, { id, index, head, envs, passes, keys });
+      for (const [id, index, head, envs, passes, keys, format] of j.recs) idx.recs.set(id, { id, index, head, envs, passes, keys, format });
       return idx;
     } catch {
       return null;
@@ -199,7 +205,7 @@ export class DatasetIndexes {
   private async persist(idx: DatasetIndex, stamp: Stamp): Promise<void> {
     if (idx.recs.size < 1000) return; // small datasets index faster than they load
     const j: PersistedIndex = {
-      version: 1,
+      version: 2,
       dir: idx.dir,
       manifestMtime: stamp.manifestMtime,
       manifestSize: stamp.manifestSize,
@@ -207,7 +213,7 @@ export class DatasetIndexes {
       envs: idx.envs.list,
       passes: idx.passes.list,
       keySets: idx.keySets.list,
-      recs: [...idx.recs.values()].map((r) => [r.id, r.index, r.head, r.envs, r.passes, r.keys]),
+      recs: [...idx.recs.values()].map((r) => [r.id, r.index, r.head, r.envs, r.passes, r.keys, r.format]),
     };
     try {
       const file = this.persistedFile(idx.name);
@@ -260,10 +266,11 @@ export class DatasetIndexes {
         const f = resolveUnderRoot(this.outputRoot, `${name}/samples/${id}/sample.json`);
         if (!f) return;
         try {
-          const r = recordOf(target, JSON.parse(await fsp.readFile(f, 'utf8')) as SampleLike, id);
+          const view = indexView(JSON.parse(await fsp.readFile(f, 'utf8')));
+          const r = view && recordOf(target, view, id);
           if (r) target.recs.set(id, r);
         } catch {
-          /* unreadable sample.json: not listed */
+          /* unreadable sample.json (or not a sample record): not listed */
         }
       });
       if (todo.length) changed = true;
@@ -327,4 +334,18 @@ export function facets(idx: DatasetIndex) {
 
 export function recJson(idx: DatasetIndex, r: SampleRec) {
   return { id: r.id, index: r.index, head: idx.heads.list[r.head], envs: r.envs.map((e) => idx.envs.list[e]), keys: idx.keySets.list[r.keys].split(',').filter(Boolean) };
+}
+
+/**
+ * The dataset format versions of the indexed samples: which this server reads, how many samples
+ * each version holds, and a warning when any differs.
+ */
+export function formatSummary(idx: DatasetIndex): { reads: number; found: Record<string, number>; warning: string | null } {
+  const found: Record<string, number> = {};
+  for (const r of idx.sorted) found[r.format] = (found[r.format] ?? 0) + 1;
+  const other = Object.keys(found).map(Number).filter((v) => v !== DATASET_FORMAT_VERSION);
+  const warning = other.length
+    ? other.map((v) => `${found[v]} of ${idx.sorted.length} sample(s) ${formatVersionNote(v)}`).join('; ')
+    : null;
+  return { reads: DATASET_FORMAT_VERSION, found, warning };
 }

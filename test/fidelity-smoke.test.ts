@@ -7,7 +7,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { Renderer } from '../renderer/engine/renderer.js';
 import { readExr } from '../renderer/io/exr-read.js';
-import { findBlender, runScene, blenderDirFromUv, type FidelityScene } from '../scripts/bench-fidelity.js';
+import { findBlender, blenderDirFromUv } from '../scripts/bench/fidelity/blender.js';
+import { runScene } from '../scripts/bench/fidelity/run.js';
+import type { FidelityScene } from '../scripts/bench/fidelity/scenes.js';
 import { uvFromDir } from '../renderer/core/latlong.js';
 import { skipBecause } from './support/skip.js';
 
@@ -33,9 +35,13 @@ describe('fidelity against Cycles (smoke)', function () {
       expect(uu).to.be.closeTo(u, 1e-9);
       expect(Math.acos(y) / Math.PI).to.be.closeTo(v, 1e-9);
     }
-    // Not our own convention (today ours is its mirror image): the resampling is not a no-op.
-    const d = blenderDirFromUv(0.25, 0.5);
-    expect(uvFromDir(d[0], d[1], d[2])[0]).to.not.be.closeTo(0.25, 1e-3);
+    // Ours is the same convention (format 2; format 1 was its mirror image).
+    for (const [u, v] of [[0.25, 0.5], [0.6, 0.7], [0.93, 0.05]]) {
+      const d = blenderDirFromUv(u, v);
+      const [uu, vv] = uvFromDir(d[0], d[1], d[2]);
+      expect(uu).to.be.closeTo(u, 1e-9);
+      expect(vv).to.be.closeTo(v, 1e-9);
+    }
   });
 
   it('renders the procedural head in both, same coverage, comparable energy', async function () {

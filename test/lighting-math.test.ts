@@ -86,13 +86,18 @@ function bruteIrradiance(env: EnvImage, n: [number, number, number]): RGB {
 }
 
 describe('latlong conventions', () => {
-  it('maps the centre to +Z, u=0.75 to +X, row 0 to the zenith, and round-trips', () => {
+  it('Blender/three.js convention: the centre is +X, u=0.75 is +Z (the face), u=0.25 is -Z, row 0 the zenith; round-trips', () => {
     const c = dirFromUv(0.5, 0.5);
-    expect(c[0]).to.be.closeTo(0, 1e-12);
+    expect(c[0]).to.be.closeTo(1, 1e-12);
     expect(c[1]).to.be.closeTo(0, 1e-12);
-    expect(c[2]).to.be.closeTo(1, 1e-12);
-    const px = dirFromUv(0.75, 0.5);
-    expect(px[0]).to.be.closeTo(1, 1e-12);
+    expect(c[2]).to.be.closeTo(0, 1e-12);
+    const pz = dirFromUv(0.75, 0.5);
+    expect(pz[2]).to.be.closeTo(1, 1e-12);
+    expect(dirFromUv(0.25, 0.5)[2]).to.be.closeTo(-1, 1e-12);
+    // u = 0.5 + atan2(z, x) / 2pi, v = acos(y) / pi (the statement of Blender's lookup).
+    const [u, v] = uvFromDir(0.3, 0.4, -0.5);
+    expect(u).to.be.closeTo(0.5 + Math.atan2(-0.5, 0.3) / (2 * Math.PI), 1e-12);
+    expect(v).to.be.closeTo(Math.acos(0.4 / Math.hypot(0.3, 0.4, 0.5)) / Math.PI, 1e-12);
     expect(dirFromUv(0.3, 0)[1]).to.be.closeTo(1, 1e-12);
     const rng = new Rng(7);
     for (let i = 0; i < 100; i++) {
@@ -109,11 +114,11 @@ describe('latlong conventions', () => {
     expect(s).to.be.closeTo(4 * Math.PI, 1e-12);
   });
 
-  it('rotateEnv by +90 deg moves light from +Z (front) to +X (u=0.75)', () => {
+  it('rotateEnv by +90 deg moves light from +Z (front, u=0.75) to +X (u=0.5)', () => {
     const env = envFromFunction(64, 32, (x, y, z) => Math.exp(20 * (z - 1)));
     const rot = rotateEnv(env, 90);
-    const atX = sampleBilinear(rot, 0.75, 0.5)[0];
-    const atZ = sampleBilinear(rot, 0.5, 0.5)[0];
+    const atX = sampleBilinear(rot, 0.5, 0.5)[0];
+    const atZ = sampleBilinear(rot, 0.75, 0.5)[0];
     expect(atX).to.be.greaterThan(0.9);
     expect(atZ).to.be.lessThan(0.01);
   });
@@ -175,7 +180,7 @@ describe('reduceEnv (16x16 lighting encoding)', () => {
     expect(r.data[0]).to.be.lessThan(0.5);
   });
 
-  it('rotating a 64x32 map by 90 degrees rolls its 16x16 encoding by exactly 4 columns', () => {
+  it('rotating a 64x32 map by 90 degrees rolls its 16x16 encoding by exactly 4 columns (toward smaller u)', () => {
     const env = lobeMap(64, 32);
     const a = reduceEnv(env, 16, 16);
     const b = reduceEnv(rotateEnv(env, 90), 16, 16);
@@ -183,7 +188,7 @@ describe('reduceEnv (16x16 lighting encoding)', () => {
       for (let x = 0; x < 16; x++) {
         for (let c = 0; c < 3; c++) {
           const got = b.data[(y * 16 + x) * 3 + c];
-          const want = a.data[(y * 16 + ((x - 4 + 16) % 16)) * 3 + c];
+          const want = a.data[(y * 16 + ((x + 4) % 16)) * 3 + c];
           expect(got).to.equal(want);
         }
       }

@@ -1,11 +1,15 @@
-// Node-only. Turns a sample's environment layers into what the page needs: one float
-// equirect buffer (cached by content) plus a rotation and an intensity.
+// Node-only. Turns a sample's environment layers into what the page needs: the bright sources as
+// shadowed lights, the residual as a GGX-prefiltered float cube chain and SH9 (cached), and the
+// visible background.
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { readBuiltinEnvMap, readEnvMap } from '../io/envmap-io.js';
 import { PROJECT_ROOT } from '../io/paths.js';
 import { type EnvImage, rotateEnv, scaleEnv, addEnv, resizeEnv, uvFromDir, addBilinear } from '../core/latlong.js';
-import { VLSE_HEADER_BYTES, VLSE_MAGIC } from '../core/protocol.js';
+import { VLSE_HEADER_BYTES, VLSC_MAGIC } from '../core/protocol.js';
+import { extractLights, type ExtractedLight } from '../core/env-lights.js';
+import { buildCubeMipChain, type CubeMipChain } from '../core/cubemap.js';
+import { projectEnvSH9 } from '../core/sh9.js';
 import type { ResolvedCamera } from '../core/camera.js';
 import { pixelRay } from '../core/camera.js';
 
@@ -57,55 +61,93 @@ export async function combineLayers(layers: EnvLayerSpec[]): Promise<EnvImage> {
 }
 
 /**
- * What the page gets. One layer: the source map, rotated and scaled in the page (the cube is
- * cached per map). Several layers (mixed lightings): the exact sum built here, uploaded as its own map.
+ * The layers as one map with their rotations baked in (weight and intensity of a single layer
+ * are left to the page as one scalar, so its preparation is shared across intensities).
  */
-export async function prepareEnvironment(layers: EnvLayerSpec[]): Promise<{ key: string; image: () => Promise<EnvImage>; rotationDeg: number; intensity: number } | null> {
+export async function environmentImage(layers: EnvLayerSpec[]): Promise<{ key: string; image: () => Promise<EnvImage>; intensity: number } | null> {
   const active = layers.filter((l) => l.weight * l.intensity > 0);
   if (active.length === 0) return null;
   if (active.length === 1) {
     const l = active[0];
-    return { key: `map:${l.map}`, image: () => loadEnvMap(l.map), rotationDeg: l.rotationDeg, intensity: l.intensity * l.weight };
+    const rot = ((l.rotationDeg % 360) + 360) % 360;
+    const key = `map:${l.map}|rot:${rot}`;
+    return { key, image: async () => (rot ? rotateEnv(await loadEnvMap(l.map), rot) : loadEnvMap(l.map)), intensity: l.intensity * l.weight };
   }
   const key = 'mix:' + crypto.createHash('sha256').update(JSON.stringify(active)).digest('hex').slice(0, 24);
-  return { key, image: () => combineLayers(active), rotationDeg: 0, intensity: 1 };
+  return { key, image: () => combineLayers(active), intensity: 1 };
 }
+
+/** What the page needs of an environment: the residual's cube chain and SH9, and its bright sources as lights. */
+export interface PreparedEnvironment {
+  key: string;
+  intensity: number;
+  /** Residual radiance SH9 (sh9.ts layout, world axes), before `intensity`. */
+  sh: Float32Array;
+  lights: ExtractedLight[];
+  /** The cube chain in the page's VLSC format (encodeCubeChain). */
+  blob: Buffer;
+  cubeSize: number;
+  extractedShare: number;
+  prepareMs: number;
+}
+
+// Mixed lightings make a new environment for nearly every render: keep the most recent ones only.
+const prepared = new Map<string, Promise<Omit<PreparedEnvironment, 'intensity'>>>();
+const MAX_PREPARED = 12;
 
 /**
- * Babylon's cube (sampled in a right-handed scene) sees our equirect mirrored in Z: content
- * we put at direction (x, y, z) shows at (x, y, -z), measured by test/render.test.ts
- * ("environment orientation"). Mirroring the map in Z (u -> 1.5 - u) cancels that, so our
- * convention (centre = +Z in front of the face, u = 0.75 -> +X) holds in the page. The mirror
- * also reverses the sense of Babylon's rotationY: see PAGE_ROTATION_SIGN.
+ * Splits the (combined, rotated) map into up to `maxLights` shadowed lights and a residual
+ * (core/env-lights.ts), and makes the residual's GGX-prefiltered cube chain (core/cubemap.ts)
+ * and SH9. Cached in memory by environment, cube size and light count.
  */
-export function toPageEquirect(env: EnvImage): EnvImage {
-  const { width: w, height: h, data } = env;
-  const out = new Float32Array(data.length);
-  const shift = Math.round(1.5 * w) - 1;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const sx = (((shift - x) % w) + w) % w;
-      const si = (y * w + sx) * 3;
-      const di = (y * w + x) * 3;
-      out[di] = data[si];
-      out[di + 1] = data[si + 1];
-      out[di + 2] = data[si + 2];
-    }
+export async function prepareEnvironment(layers: EnvLayerSpec[], cubeSize: number, maxLights: number): Promise<PreparedEnvironment | null> {
+  const src = await environmentImage(layers);
+  if (!src) return null;
+  const key = `${src.key}|cube:${cubeSize}|lights:${maxLights}`;
+  let p = prepared.get(key);
+  if (p) {
+    prepared.delete(key);
+    prepared.set(key, p);
+  } else {
+    p = (async () => {
+      const t0 = performance.now();
+      const env = await src.image();
+      const split = extractLights(env, { maxLights });
+      const chain = buildCubeMipChain(split.residual, cubeSize);
+      const sh = projectEnvSH9(split.residual);
+      return {
+        key: crypto.createHash('sha256').update(key).digest('hex').slice(0, 24),
+        sh,
+        lights: split.lights,
+        blob: encodeCubeChain(chain),
+        cubeSize,
+        extractedShare: split.extractedShare,
+        prepareMs: performance.now() - t0,
+      };
+    })();
+    p.catch(() => prepared.delete(key));
+    prepared.set(key, p);
+    while (prepared.size > MAX_PREPARED) prepared.delete(prepared.keys().next().value as string);
   }
-  return { width: w, height: h, data: out };
+  return { ...(await p), intensity: src.intensity };
 }
 
-/** Our rotation by +a about +Y is Babylon's rotationY = -a on the Z-mirrored map. */
-export const PAGE_ROTATION_SIGN = -1;
-
-/** Serialises a map in the page's "VLSE" format: 16-byte header then float32 RGB. */
-export function encodeVlse(env: EnvImage): Buffer {
-  const buf = Buffer.alloc(VLSE_HEADER_BYTES + env.data.byteLength);
-  buf.writeUInt32LE(VLSE_MAGIC, 0);
-  buf.writeUInt32LE(env.width, 4);
-  buf.writeUInt32LE(env.height, 8);
-  buf.writeUInt32LE(3, 12);
-  Buffer.from(env.data.buffer, env.data.byteOffset, env.data.byteLength).copy(buf, VLSE_HEADER_BYTES);
+/** Serialises a cube chain in the page's "VLSC" format: 16-byte header (magic, size, levels, 4) then every level's 6 RGBA float32 faces. */
+export function encodeCubeChain(chain: CubeMipChain): Buffer {
+  let bytes = VLSE_HEADER_BYTES;
+  for (const level of chain.levels) for (const face of level) bytes += face.byteLength;
+  const buf = Buffer.alloc(bytes);
+  buf.writeUInt32LE(VLSC_MAGIC, 0);
+  buf.writeUInt32LE(chain.size, 4);
+  buf.writeUInt32LE(chain.levels.length, 8);
+  buf.writeUInt32LE(4, 12);
+  let o = VLSE_HEADER_BYTES;
+  for (const level of chain.levels) {
+    for (const face of level) {
+      Buffer.from(face.buffer, face.byteOffset, face.byteLength).copy(buf, o);
+      o += face.byteLength;
+    }
+  }
   return buf;
 }
 
@@ -130,7 +172,7 @@ function rayUv(cam: ResolvedCamera): { u: Float64Array; v: Float64Array } {
 
 /**
  * Radiance of the (combined) environment seen through each pixel: the visible background.
- * A layer rotated by a about +Y is the map shifted in u: L(R^-1 d) has u' = u - a/360.
+ * A layer rotated by a about +Y is the map shifted in u: L(R^-1 d) is read at u + a/360 (latlong.ts).
  */
 export async function renderBackground(layers: EnvLayerSpec[], cam: ResolvedCamera): Promise<Float32Array> {
   const active = layers.filter((l) => l.weight * l.intensity > 0);
@@ -140,7 +182,7 @@ export async function renderBackground(layers: EnvLayerSpec[], cam: ResolvedCame
   for (const [i, l] of active.entries()) {
     const k = l.intensity * l.weight;
     const shift = l.rotationDeg / 360;
-    for (let p = 0; p < u.length; p++) addBilinear(maps[i], u[p] - shift, v[p], k, out, p * 3);
+    for (let p = 0; p < u.length; p++) addBilinear(maps[i], u[p] + shift, v[p], k, out, p * 3);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // Camera model shared by Node (metadata, background rays) and the page (Babylon camera).
 // Canonical world: right-handed, metres, +Y up, the head faces +Z, head centre at origin.
-import type { Vec3 } from './protocol.js';
+import type { PageCamera, Vec3 } from './protocol.js';
 
 export interface OrbitCamera {
   /** Degrees about +Y; 0 = in front of the face (on +Z), positive moves the camera toward +X. */
@@ -20,13 +20,8 @@ export interface OrbitCamera {
   far?: number;
 }
 
-export interface ResolvedCamera {
-  position: Vec3;
-  target: Vec3;
-  up: Vec3;
-  fovYRad: number;
-  near: number;
-  far: number;
+/** The page's camera (pose, vertical fov, clip planes) plus the image size and the matrices. */
+export interface ResolvedCamera extends PageCamera {
   width: number;
   height: number;
   /** OpenCV intrinsics (pixels; x right, y down, principal point at the image centre). */

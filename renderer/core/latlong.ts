@@ -2,18 +2,24 @@
  * Equirectangular (latitude-longitude) environment maps. Isomorphic: no Node
  * APIs, no DOM.
  *
- * CONVENTION (shared by every module of the light stage):
+ * CONVENTION (shared by every module of the light stage; Blender's and three.js's, format 2+):
  *   World frame is right-handed, +Y up, the head faces +Z, +X is the viewer's
  *   right when looking at the face from the front.
  *   Pixel centre (x+0.5, y+0.5): u = (x+0.5)/W, v = (y+0.5)/H;
  *   polar angle theta = pi*v measured from +Y (row 0 = zenith);
  *   azimuth phi = 2*pi*(u-0.5);
- *   direction = (sin(theta)*sin(phi), cos(theta), sin(theta)*cos(phi)).
- *   So the map centre (u=0.5, v=0.5) is +Z (in front of the face), u=0.75 is
- *   +X, u=0.25 is -X, u=0 (= u=1) is -Z (behind the head).
+ *   direction = (sin(theta)*cos(phi), cos(theta), sin(theta)*sin(phi)),
+ *   i.e. u = 0.5 + atan2(z, x)/2pi, v = acos(y)/pi.
+ *   So the map centre (u=0.5, v=0.5) is +X, u=0.75 is +Z (in front of the face),
+ *   u=0.25 is -Z (behind the head, what a frontal camera sees), u=0 (= u=1) is -X.
+ *   This is what Blender shows for the same file in a default Environment Texture
+ *   node with the head imported by its glTF importer (glTF +Y up -> Blender +Z up,
+ *   glTF +Z -> Blender -Y), and what three.js shows for an equirect background.
+ *   (Format version 1 datasets used u = 0.5 + atan2(x, z)/2pi: the mirror image.)
  *   Rotation by `deg` about +Y (right-handed: +Z moves toward +X for positive
- *   deg) means L'(d) = L(R^-1 d), i.e. the image rolls toward larger u by
- *   deg/360*W pixels.
+ *   deg) turns the environment as a rigid body: L'(d) = L(R^-1 d), i.e. the
+ *   image rolls toward SMALLER u by deg/360*W pixels. In Blender this is a
+ *   Mapping node (Point) before the Environment Texture with Z rotation -deg.
  *
  * Pixel (x, y) covers theta in [pi*y/H, pi*(y+1)/H] and
  * phi in [2*pi*(x/W - 0.5), 2*pi*((x+1)/W - 0.5)]; its exact solid angle is
@@ -70,7 +76,7 @@ export function envFromFunction(
     const ct = Math.cos(theta);
     for (let x = 0; x < width; x++) {
       const phi = TWO_PI * ((x + 0.5) / width - 0.5);
-      const v = f(st * Math.sin(phi), ct, st * Math.cos(phi));
+      const v = f(st * Math.cos(phi), ct, st * Math.sin(phi));
       const i = (y * width + x) * 3;
       if (typeof v === 'number') {
         d[i] = v;
@@ -91,7 +97,7 @@ export function dirFromUv(u: number, v: number): Vec3 {
   const theta = PI * v;
   const phi = TWO_PI * (u - 0.5);
   const st = Math.sin(theta);
-  return [st * Math.sin(phi), Math.cos(theta), st * Math.cos(phi)];
+  return [st * Math.cos(phi), Math.cos(theta), st * Math.sin(phi)];
 }
 
 /** Texture coordinates of a (not necessarily normalised) direction; u in [0,1), v in [0,1]. */
@@ -100,7 +106,7 @@ export function uvFromDir(x: number, y: number, z: number): [number, number] {
   if (!(len > 0)) throw new Error('uvFromDir: zero direction');
   const cy = Math.min(1, Math.max(-1, y / len));
   const theta = Math.acos(cy);
-  const phi = Math.atan2(x, z); // (-pi, pi]
+  const phi = Math.atan2(z, x); // (-pi, pi]
   let u = phi / TWO_PI + 0.5;
   if (u >= 1) u -= 1;
   if (u < 0) u += 1;
@@ -151,14 +157,14 @@ export function addBilinear(env: EnvImage, u: number, v: number, k: number, out:
 
 /**
  * Rotate about +Y by `deg` (right-handed, +Z toward +X): L'(d) = L(R^-1 d),
- * i.e. roll toward larger u by s = deg/360*W pixels. Integer shifts are exact;
+ * i.e. roll toward smaller u by deg/360*W pixels (toward larger u by s = -deg/360*W). Integer shifts are exact;
  * otherwise linear interpolation between the two neighbouring columns
  * (each row's sum, hence total power, is preserved exactly).
  */
 export function rotateEnv(env: EnvImage, deg: number): EnvImage {
   const W = env.width;
   const H = env.height;
-  let s = (deg / 360) * W;
+  let s = (-deg / 360) * W;
   s = ((s % W) + W) % W;
   const rs = Math.round(s);
   if (Math.abs(s - rs) < 1e-9) s = rs % W;

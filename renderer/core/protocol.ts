@@ -38,13 +38,26 @@ export interface PageCamera {
   far: number;
 }
 
+/** A bright source of the environment, drawn as a shadowed directional light. */
+export interface PageEnvLight {
+  /** Unit direction toward the source (world). */
+  direction: Vec3;
+  /** Irradiance on a surface facing it (RGB, before PageEnvironment.intensity). */
+  irradiance: Vec3;
+  /** RMS angular size of the source (radians): shadow softness. */
+  spreadRad: number;
+}
+
 export interface PageEnvironment {
-  /** URL of an equirect float map in the page-server's "VLSE" format (cached per URL). */
+  /** URL of the residual's cube chain in the "VLSC" format (renderer/assets/environment.ts encodeCubeChain); cached per URL. */
   url: string;
-  rotationRad: number;
-  intensity: number;
   cubeSize: number;
-  prefilter: boolean;
+  /** Residual radiance SH9 (core/sh9.ts layout, world axes), 27 floats, before intensity. */
+  sh: number[];
+  intensity: number;
+  lights: PageEnvLight[];
+  /** Apply the head's precomputed visibility (occlusion of the residual) when the head has it. */
+  visibility: boolean;
 }
 
 export interface PagePointLight {
@@ -64,6 +77,8 @@ export interface PageRenderRequest {
   pointLights: PagePointLight[];
   /** Enabled light count (>= pointLights.length): the rest are dark padding, so the shader variant stays the same. */
   lightSlots: number;
+  /** Directional-light slots for environment sources (>= environment.lights.length; the rest dark). */
+  envLightSlots: number;
   shadowMapSize: number;
   modes: RenderModeName[];
   /** POST target for the packed pixel buffer. */
@@ -78,9 +93,13 @@ export interface PageRenderResult {
   head: { bboxMin: Vec3; bboxMax: Vec3 };
 }
 
-/** Header of the float equirect format served to the page: magic, width, height, channels. */
-export const VLSE_MAGIC = 0x45534c56; // "VLSE" little-endian
+/** Floats per vertex of the packed environment visibility the page gets: SH9 transfer (9), ao (1), 2 spare (three vec4 attributes). */
+export const VIS_STRIDE = 12;
+
+/** Header bytes of the binary environment formats served to the page. */
 export const VLSE_HEADER_BYTES = 16;
+/** Header of the cube-chain format: magic, face size, levels, channels (4); then levels x 6 faces of RGBA float32. */
+export const VLSC_MAGIC = 0x43534c56; // "VLSC" little-endian
 
 // ---- OLAT capture (light stage): one page call renders the lighting-independent intrinsics
 // once, then one beauty image per shot (a shot = the rig lights that are on together, usually one).

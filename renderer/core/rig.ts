@@ -196,8 +196,8 @@ export function cellMap(rig: Rig, width: number, height: number): CellMap {
     const ct = Math.cos(theta);
     const om = pixelSolidAngle(y, width, height);
     for (let x = 0; x < width; x++) {
-      const px = st * sinPhi[x];
-      const pz = st * cosPhi[x];
+      const px = st * cosPhi[x];
+      const pz = st * sinPhi[x];
       let best = 0;
       let bestDot = -Infinity;
       for (let i = 0; i < n; i++) {
@@ -340,7 +340,7 @@ export function coverageRadiusDeg(rig: Rig, width = 256, height = 128): number {
     for (let x = 0; x < width; x++) {
       const phi = 2 * Math.PI * ((x + 0.5) / width - 0.5);
       const d = rig.lights[cell[y * width + x]].direction;
-      const v = d[0] * Math.sin(theta) * Math.sin(phi) + d[1] * Math.cos(theta) + d[2] * Math.sin(theta) * Math.cos(phi);
+      const v = d[0] * Math.sin(theta) * Math.cos(phi) + d[1] * Math.cos(theta) + d[2] * Math.sin(theta) * Math.sin(phi);
       worst = Math.min(worst, v);
     }
   }

@@ -109,13 +109,14 @@ export function projectEnvSH9(env: EnvImage): SH9Coeffs {
     for (let x = 0; x < W; x++) {
       w[0] = SH_K0 * T0 * P0[x];
       w[1] = SH_K1 * Tc * P0[x];
-      w[2] = SH_K1 * T1 * Pc[x];
-      w[3] = SH_K1 * T1 * Ps[x];
-      w[4] = SH_K2 * Ts2c * Ps[x];
-      w[5] = SH_K2 * Ts2c * Pc[x];
-      w[6] = SH_K3 * (3 * T3 * Pcc[x] - T0 * P0[x]);
+      // latlong.ts: x = sinθ cosφ, z = sinθ sinφ.
+      w[2] = SH_K1 * T1 * Ps[x];
+      w[3] = SH_K1 * T1 * Pc[x];
+      w[4] = SH_K2 * Ts2c * Pc[x];
+      w[5] = SH_K2 * Ts2c * Ps[x];
+      w[6] = SH_K3 * (3 * T3 * Pss[x] - T0 * P0[x]);
       w[7] = SH_K2 * T3 * Psc[x];
-      w[8] = SH_K4 * (T3 * Pss[x] - Tcc * P0[x]);
+      w[8] = SH_K4 * (T3 * Pcc[x] - Tcc * P0[x]);
       const i = (y * W + x) * 3;
       const r = d[i];
       const g = d[i + 1];

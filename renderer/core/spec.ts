@@ -2,7 +2,7 @@
 // every error names the field. Defaults are documented here and in README "Sample spec".
 import { z } from 'zod';
 import { PASS_NAMES } from './passes.js';
-import { formatZodIssues } from './validation.js';
+import { parseWithSchema } from './validation.js';
 import { safeNameSchema } from './names.js';
 
 const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
@@ -81,10 +81,27 @@ export const RenderOptionsSchema = z
   .object({
     /** MSAA samples for the anti-aliased mask and edges (1 = off). */
     msaa: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(4),
-    /** Face size of the environment cube built from the equirect map. */
-    envCubeSize: z.number().int().min(16).max(1024).default(128),
-    /** GGX-prefilter the environment for specular IBL (slow on CPU backends; cached per map in the page). */
+    /** Face size of the environment cube (a power of two), built on the CPU from the map as area integrals, with a GGX mip chain. */
+    envCubeSize: z
+      .number()
+      .int()
+      .min(16)
+      .max(1024)
+      .refine((n) => Number.isInteger(Math.log2(n)), { message: 'must be a power of two (16, 32, ..., 1024)' })
+      .default(128),
+    /** Deprecated, ignored: the environment is always GGX-prefiltered on the CPU (format 2). Accepted so older specs still parse. */
     envPrefilter: z.boolean().default(false),
+    /**
+     * Bright sources of the environment (sun, softboxes) drawn as shadowed directional lights
+     * (renderer/core/env-lights.ts); the rest stays image based. 0 = none (no environment shadows).
+     */
+    envLights: z.number().int().min(0).max(8).default(4),
+    /**
+     * Occlusion of the image-based residual: per-vertex SH transfer ray traced once per head
+     * (renderer/assets/visibility.ts, cached by geometry) shades it with self-shadowing, and its
+     * ambient occlusion darkens the environment's reflection. false = unoccluded.
+     */
+    envVisibility: z.boolean().default(true),
     shadowMapSize: z.number().int().min(64).max(4096).default(1024),
     /** Babylon PBR translucency (light through thin skin); changes beauty, see README. */
     subsurface: z.boolean().default(false),
@@ -134,7 +151,5 @@ export type SampleSpec = z.infer<typeof SampleSpecSchema>;
 export type SampleSpecInput = z.input<typeof SampleSpecSchema>;
 
 export function parseSampleSpec(raw: unknown, where = 'spec'): SampleSpec {
-  const r = SampleSpecSchema.safeParse(raw);
-  if (!r.success) throw new Error(formatZodIssues(r.error, where));
-  return r.data;
+  return parseWithSchema(SampleSpecSchema, raw, where);
 }

@@ -8,6 +8,11 @@ export const SAMPLES_DIR = 'samples';
 export const SAMPLE_JSON = 'sample.json';
 export const SAMPLE_VERSION = 1;
 
+/** A sample's folder name: its index zero-padded to 6 digits (the batch planner's sampleId). */
+export function sampleDirName(index: number): string {
+  return String(index).padStart(6, '0');
+}
+
 /** sample.json minus `run` (timings, worker, attempts, createdAt): the reproducible part. */
 export function reproducibleSample(s: Record<string, unknown>): Record<string, unknown> {
   const { run: _run, ...rest } = s;

@@ -3,13 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { getPass, type PassFile } from '../develop/passes/index.js';
-import { writeJsonFileAtomic } from '../io/json-file.js';
+import { tempPathFor } from '../io/fs-atomic.js';
 import { HALF_MAX } from '../core/half.js';
 import { PKG } from '../io/paths.js';
 import type { RenderedSample, RendererInfo } from '../develop/rendered.js';
-
+import { DATASET_FORMAT_VERSION, MetaRecordSchema, writeRecord, type MetaRecord } from './records.js';
+import { cameraRecord } from './sample-record.js';
 
 export const META_VERSION = 1;
+export const META_JSON = 'meta.json';
 
 export interface WriteOptions {
   /** Extra metadata merged under "extra" (e.g. the batch planner's draws). */
@@ -20,9 +22,11 @@ export interface WriteOptions {
   extraFiles?: Record<string, Uint8Array>;
 }
 
-export function buildMeta(s: RenderedSample, info: RendererInfo, files: PassFile[], writeMs: number, extra?: Record<string, unknown>) {
+/** meta.json of one rendered lighting folder (validated by MetaRecordSchema when written). */
+export function buildMeta(s: RenderedSample, info: RendererInfo, files: PassFile[], writeMs: number, extra?: Record<string, unknown>): MetaRecord {
   const d = s.head.descriptor;
   return {
+    format_version: DATASET_FORMAT_VERSION,
     metaVersion: META_VERSION,
     id: s.spec.id ?? null,
     seed: s.spec.seed,
@@ -37,15 +41,7 @@ export function buildMeta(s: RenderedSample, info: RendererInfo, files: PassFile
       canonicalBounds: s.headBounds,
     },
     camera: {
-      width: s.camera.width,
-      height: s.camera.height,
-      fovYDeg: (s.camera.fovYRad * 180) / Math.PI,
-      position: s.camera.position,
-      target: s.camera.target,
-      up: s.camera.up,
-      K: s.camera.K,
-      worldToCameraCV: s.camera.worldToCameraCV,
-      cameraToWorldGL: s.camera.cameraToWorldGL,
+      ...cameraRecord(s.camera),
       conventions:
         'world: right-handed metres, +Y up, head faces +Z. K and worldToCameraCV: OpenCV (x right, y down, z forward, pixel centres at +0.5). cameraToWorldGL: OpenGL camera (looks down -z, y up).',
     },
@@ -135,7 +131,7 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
   }
   checkRenderedValues(sample);
   fs.mkdirSync(path.dirname(final), { recursive: true });
-  const tmp = `${final}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  const tmp = tempPathFor(final); // TEMP_SUFFIX_RE
   fs.mkdirSync(tmp);
   try {
     const ctx = {
@@ -156,7 +152,7 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
     }
     const writeMs = performance.now() - t0;
     const meta = buildMeta(sample, info, files, writeMs, opts.extra);
-    await writeJsonFileAtomic(path.join(tmp, 'meta.json'), meta);
+    await writeRecord(path.join(tmp, META_JSON), meta, MetaRecordSchema); // validated; refuses NaN/Infinity
     if (fs.existsSync(final)) {
       // overwrite: move the old one aside first so a crash never leaves neither.
       const old = `${final}.old-${process.pid}`;

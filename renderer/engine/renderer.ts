@@ -8,12 +8,17 @@ import { ensurePageBundle } from './bundle.js';
 import { PROJECT_ROOT } from '../io/paths.js';
 import { PageServer } from './page-server.js';
 import { resolveHead, toPageHead, type ResolvedHead } from '../assets/head.js';
-import { prepareEnvironment, encodeVlse, toPageEquirect, renderBackground, PAGE_ROTATION_SIGN } from '../assets/environment.js';
+import { prepareEnvironment, renderBackground } from '../assets/environment.js';
 import { halfsToFloat } from '../core/half.js';
 import { resolveCamera, type ResolvedCamera } from '../core/camera.js';
 import { modesFor } from '../develop/passes/index.js';
 import type { SampleSpec } from '../core/spec.js';
-import type { PageRenderRequest, PageRenderResult, PageOlatLight, PageOlatResult } from '../core/protocol.js';
+import { VIS_STRIDE, type PageRenderRequest, type PageRenderResult, type PageOlatLight, type PageOlatResult, type PageHead } from '../core/protocol.js';
+import { cachedVisibility } from '../assets/visibility.js';
+
+/** Rays per vertex of the environment visibility (renderer/assets/visibility.ts). */
+const VISIBILITY_RAYS = 128;
+
 import type { OrbitCamera } from '../core/camera.js';
 import type { RendererInfo, RenderedSample } from '../develop/rendered.js';
 import type { RenderModeName } from '../core/render-modes.js';
@@ -171,20 +176,57 @@ export class Renderer {
     return withTimeout(Promise.race([p, failed]), timeoutMs, what).finally(() => this.failureWaiters.delete(waiter));
   }
 
+  private visibility = new Map<string, Promise<void>>();
+
+  /**
+   * Once per head and page: the page's vertices go to renderer/assets/visibility.ts (ray traced,
+   * cached on disk by geometry) and the per-vertex transfer comes back as vertex attributes.
+   */
+  private ensureVisibility(head: PageHead): Promise<void> {
+    let p = this.visibility.get(head.key);
+    if (!p) {
+      p = (async () => {
+        const g = await this.page.evaluate((h) => window.vls.headGeometry(h), head);
+        if (g.hasVisibility) return;
+        const buf = (b64: string) => Buffer.from(b64, 'base64');
+        const bytes = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+        const input = { positions: new Float32Array(bytes(buf(g.positions))), normals: new Float32Array(bytes(buf(g.normals))), indices: new Uint32Array(bytes(buf(g.indices))) };
+        const t0 = performance.now();
+        const vis = await cachedVisibility(input, path.join(this.opts.cacheRoot, 'visibility'), { rays: VISIBILITY_RAYS });
+        const n = vis.vertexCount;
+        const packed = new Float32Array(n * VIS_STRIDE);
+        for (let i = 0; i < n; i++) {
+          packed.set(vis.transfer.subarray(i * 9, i * 9 + 9), i * VIS_STRIDE);
+          packed[i * VIS_STRIDE + 9] = vis.ao[i];
+        }
+        this.opts.log?.(`environment visibility of ${head.key}: ${n} vertices, ${vis.fromCache ? 'cached' : `computed in ${((performance.now() - t0) / 1000).toFixed(1)} s`}`);
+        const key = `vis:${head.key}`;
+        this.server.putBlob(key, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength));
+        await this.page.evaluate((h, url) => window.vls.setHeadVisibility(h, url), head, this.server.blobUrl(key));
+      })();
+      p.catch(() => this.visibility.delete(head.key));
+      this.visibility.set(head.key, p);
+    }
+    return p;
+  }
+
   async renderSample(spec: SampleSpec): Promise<RenderedSample> {
     const t0 = performance.now();
     const head = await this.resolveHead(spec.head);
     const camera = resolveCamera({ ...spec.camera, width: spec.width, height: spec.height });
-    const env = await prepareEnvironment(spec.lighting.environment);
+    const env = await prepareEnvironment(spec.lighting.environment, spec.render.envCubeSize, spec.render.envLights);
+    const pageHead = toPageHead(head, (f) => this.server.fileUrl(f), spec.render.subsurface);
+    if (env && spec.render.envVisibility) await this.guard(this.ensureVisibility(pageHead), 'computing the head\'s environment visibility', 600_000);
     let environment: PageRenderRequest['environment'] = null;
     if (env) {
-      if (!this.server.hasBlob(env.key)) this.server.putBlob(env.key, encodeVlse(toPageEquirect(await env.image())));
+      if (!this.server.hasBlob(env.key)) this.server.putBlob(env.key, env.blob);
       environment = {
         url: this.server.blobUrl(env.key),
-        rotationRad: (PAGE_ROTATION_SIGN * env.rotationDeg * Math.PI) / 180,
+        cubeSize: env.cubeSize,
+        sh: Array.from(env.sh),
         intensity: env.intensity,
-        cubeSize: spec.render.envCubeSize,
-        prefilter: spec.render.envPrefilter,
+        lights: env.lights.map((l) => ({ direction: l.direction, irradiance: l.irradiance, spreadRad: l.spread })),
+        visibility: spec.render.envVisibility,
       };
     }
     const modes = modesFor(spec.passes);
@@ -193,11 +235,12 @@ export class Renderer {
       width: spec.width,
       height: spec.height,
       msaa: spec.render.msaa,
-      head: toPageHead(head, (f) => this.server.fileUrl(f), spec.render.subsurface),
+      head: pageHead,
       camera: { position: camera.position, target: camera.target, up: camera.up, fovYRad: camera.fovYRad, near: camera.near, far: camera.far },
       environment,
       pointLights: spec.lighting.pointLights.map((l) => ({ position: l.position, color: l.color, intensity: l.intensity, radius: l.radius })),
       lightSlots: Math.max(spec.render.lightSlots, spec.lighting.pointLights.length),
+      envLightSlots: environment ? spec.render.envLights : 0,
       shadowMapSize: spec.render.shadowMapSize,
       modes,
       uploadUrl: upload.url,

@@ -133,15 +133,10 @@ export function zipPrepass(raw: Uint8Array): Uint8Array {
 export function zipPostpass(pre: Uint8Array): Uint8Array {
   const n = pre.length;
   for (let t = 1; t < n; t++) pre[t] = (pre[t - 1] + pre[t] - 128) & 0xff;
+  // Interleave again: the first half holds the even bytes, the second the odd ones.
   const out = new Uint8Array(n);
   const half = (n + 1) >> 1;
-  let t1 = 0;
-  let t2 = half;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    out[i] = pre[t1++];
-    out[i + 1] = pre[t2++];
-  }
-  if (i < n) out[i] = pre[t1];
+  for (let j = 0; j < half; j++) out[2 * j] = pre[j];
+  for (let j = half; j < n; j++) out[2 * (j - half) + 1] = pre[j];
   return out;
 }

@@ -10,8 +10,11 @@ import { Matrix, Vector3, Quaternion } from '@babylonjs/core/Maths/math.vector.j
 import { Color3 } from '@babylonjs/core/Maths/math.color.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
-import { IntrinsicPassPlugin } from './pass-plugin.js';
-import type { PageHead } from '../core/protocol.js';
+import { IntrinsicPassPlugin, visState } from './pass-plugin.js';
+import { VertexBuffer } from '@babylonjs/core/Buffers/buffer.js';
+import { Material } from '@babylonjs/core/Materials/material.js';
+import type { Mesh } from '@babylonjs/core/Meshes/mesh.js';
+import { VIS_STRIDE, type PageHead } from '../core/protocol.js';
 
 export interface LoadedHead {
   meshes: AbstractMesh[];
@@ -22,7 +25,13 @@ export interface LoadedHead {
   setEnabled(on: boolean): void;
   /** Applies per-sample material switches (e.g. subsurface) without reloading. */
   configure(desc: PageHead): void;
+  /** Every mesh's vertices in the canonical frame (as drawn), concatenated: for the visibility precompute. */
+  geometry(): { positions: Float32Array; normals: Float32Array; indices: Uint32Array };
+  /** Per-vertex environment visibility (VIS_STRIDE floats per vertex, in geometry() order). */
+  setVisibility(data: Float32Array): void;
+  hasVisibility: boolean;
 }
+
 
 function loadTexture(url: string, scene: Scene, flipV: boolean, srgb: boolean): Promise<Texture> {
   return new Promise((resolve, reject) => {
@@ -75,6 +84,8 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
 
   const mat = new PBRMaterial(`skin-${desc.key}`, scene);
   mat.metallic = 0;
+  // Point lights + environment sources (up to 8 + 8) in one pass.
+  mat.maxSimultaneousLights = 16;
   mat.roughness = desc.material.roughness;
   mat.albedoColor = new Color3(...desc.material.albedoFactor);
   // F0 = 0.04-from-IOR * colour: express the requested F0 through the IOR.
@@ -120,11 +131,65 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
   new IntrinsicPassPlugin(mat);
   for (const mesh of meshes) mesh.material = mat;
 
-  return {
+  const head: LoadedHead = {
     meshes,
     material: mat,
     bboxMin,
     bboxMax,
+    hasVisibility: false,
+    geometry() {
+      const parts = meshes.map((mesh) => {
+        mesh.computeWorldMatrix(true);
+        const w = mesh.getWorldMatrix();
+        const pos = mesh.getVerticesData(VertexBuffer.PositionKind)!;
+        const nrm = mesh.getVerticesData(VertexBuffer.NormalKind);
+        const n = pos.length / 3;
+        const P = new Float32Array(n * 3);
+        const N = new Float32Array(n * 3);
+        const v = new Vector3();
+        for (let i = 0; i < n; i++) {
+          Vector3.TransformCoordinatesFromFloatsToRef(pos[i * 3], pos[i * 3 + 1], pos[i * 3 + 2], w, v);
+          P.set([v.x, v.y, v.z], i * 3);
+          if (nrm) {
+            Vector3.TransformNormalFromFloatsToRef(nrm[i * 3], nrm[i * 3 + 1], nrm[i * 3 + 2], w, v);
+            v.normalize();
+            N.set([v.x, v.y, v.z], i * 3);
+          } else N.set([0, 1, 0], i * 3);
+        }
+        const idx = mesh.getIndices() ?? Array.from({ length: n }, (_, i) => i);
+        return { P, N, idx, n };
+      });
+      const total = parts.reduce((a, p) => a + p.n, 0);
+      const positions = new Float32Array(total * 3);
+      const normals = new Float32Array(total * 3);
+      const indices = new Uint32Array(parts.reduce((a, p) => a + p.idx.length, 0));
+      let vo = 0;
+      let io = 0;
+      for (const p of parts) {
+        positions.set(p.P, vo * 3);
+        normals.set(p.N, vo * 3);
+        for (let i = 0; i < p.idx.length; i++) indices[io + i] = p.idx[i] + vo;
+        vo += p.n;
+        io += p.idx.length;
+      }
+      return { positions, normals, indices };
+    },
+    setVisibility(data: Float32Array) {
+      let vo = 0;
+      for (const mesh of meshes) {
+        const n = mesh.getTotalVertices();
+        const part = data.subarray(vo * VIS_STRIDE, (vo + n) * VIS_STRIDE);
+        for (let k = 0; k < 3; k++) {
+          const a = new Float32Array(n * 4);
+          for (let i = 0; i < n; i++) a.set(part.subarray(i * VIS_STRIDE + k * 4, i * VIS_STRIDE + k * 4 + 4), i * 4);
+          (mesh as Mesh).setVerticesData(`vlsVis${k}`, a, false, 4);
+        }
+        vo += n;
+      }
+      head.hasVisibility = true;
+      visState.enabledMaterials.add(mat.uniqueId);
+      mat.markAsDirty(Material.AttributesDirtyFlag);
+    },
     setEnabled(on: boolean) {
       root.setEnabled(on);
     },
@@ -140,4 +205,5 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
       }
     },
   };
+  return head;
 }

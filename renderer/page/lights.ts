@@ -5,12 +5,13 @@ import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 import { RenderTargetTexture } from '@babylonjs/core/Materials/Textures/renderTargetTexture.js';
 import { PointLight } from '@babylonjs/core/Lights/pointLight.js';
 import { SpotLight } from '@babylonjs/core/Lights/spotLight.js';
+import { DirectionalLight } from '@babylonjs/core/Lights/directionalLight.js';
 import { Light } from '@babylonjs/core/Lights/light.js';
 import { ShadowGenerator } from '@babylonjs/core/Lights/Shadows/shadowGenerator.js';
 import '@babylonjs/core/Lights/Shadows/shadowGeneratorSceneComponent.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 import { scene } from './scene.js';
-import type { PageRenderRequest, PagePointLight } from '../core/protocol.js';
+import type { PageRenderRequest, PagePointLight, PageEnvLight } from '../core/protocol.js';
 
 /** Enabled point lights: the lighting's own ones, then dark padding slots (see setLights). */
 export let lights: { light: PointLight; shadow: ShadowGenerator }[] = [];
@@ -59,10 +60,54 @@ export function setLights(req: PageRenderRequest, meshes: AbstractMesh[]): void 
   for (const m of meshes) m.receiveShadows = true;
 }
 
-/** Disables every point light (an OLAT capture lights with its spot lights only). */
+/** Disables every point and environment light (an OLAT capture lights with its spot lights only). */
 export function disablePointLights(): void {
   for (const e of lightPool) e.light.setEnabled(false);
+  for (const e of dirPool) e.light.setEnabled(false);
   lights = [];
+  envLights = [];
+}
+
+// ---- Environment sources (renderer/core/env-lights.ts): the bright part of the map as distant
+// lights with orthographic shadow maps fitted to the head. Same BRDF as every other light.
+// Padding slots are dark (intensity 0, colour kept white so the specular variant is unchanged).
+export let envLights: { light: DirectionalLight; shadow: ShadowGenerator }[] = [];
+const dirPool: { light: DirectionalLight; shadow: ShadowGenerator }[] = [];
+const DARK_ENV_LIGHT: PageEnvLight = { direction: [0, 1, 0], irradiance: [0, 0, 0], spreadRad: 0 };
+
+export function setEnvLights(sources: PageEnvLight[], slots: number, intensity: number, shadowMapSize: number, meshes: AbstractMesh[]): void {
+  const n = Math.max(sources.length, slots);
+  while (dirPool.length < n) {
+    const k = dirPool.length;
+    const light = new DirectionalLight(`env${k}`, new Vector3(0, -1, 0), scene);
+    light.autoUpdateExtends = true;
+    light.autoCalcShadowZBounds = true;
+    const shadow = new ShadowGenerator(shadowMapSize, light);
+    shadow.usePercentageCloserFiltering = true;
+    shadow.filteringQuality = ShadowGenerator.QUALITY_HIGH;
+    shadow.bias = 0.0005;
+    shadow.normalBias = 0.004;
+    shadow.getShadowMap()!.refreshRate = RenderTargetTexture.REFRESHRATE_RENDER_ONCE;
+    dirPool.push({ light, shadow });
+  }
+  envLights = [];
+  for (const [i, entry] of dirPool.entries()) {
+    entry.light.setEnabled(i < n);
+    if (i >= n) continue;
+    const src = sources[i] ?? DARK_ENV_LIGHT;
+    const { light, shadow } = entry;
+    const [x, y, z] = src.direction;
+    light.direction.set(-x, -y, -z);
+    light.position.set(2 * x, 2 * y, 2 * z);
+    const peak = Math.max(src.irradiance[0], src.irradiance[1], src.irradiance[2]);
+    const color = peak > 0 ? new Color3(src.irradiance[0] / peak, src.irradiance[1] / peak, src.irradiance[2] / peak) : new Color3(1, 1, 1);
+    light.diffuse = color;
+    light.specular = color;
+    light.intensity = peak * intensity;
+    if (shadow.getShadowMap()!.getSize().width !== shadowMapSize) shadow.getShadowMap()!.resize(shadowMapSize);
+    shadow.getShadowMap()!.renderList = meshes;
+    envLights.push(entry);
+  }
 }
 
 // ---- OLAT rig lights

@@ -10,14 +10,26 @@ import { RENDER_MODES } from '../core/render-modes.js';
 /** The mode every plugin instance draws in; set by the page before each render. */
 export const passState = { mode: RENDER_MODES.beauty as number };
 
+/**
+ * Environment visibility (renderer/assets/visibility.ts): materials whose meshes carry the
+ * per-vertex transfer attributes, whether it is on for this render, and the residual's radiance SH9
+ * (core/sh9.ts layout, world axes) it is applied to.
+ */
+export const visState = { enabledMaterials: new Set<number>(), on: false, sh: new Array<number>(27).fill(0) };
+
 export class IntrinsicPassPlugin extends MaterialPluginBase {
   constructor(material: Material) {
-    super(material, 'VlsIntrinsicPass', 300, { VLS_PASSES: false });
+    super(material, 'VlsIntrinsicPass', 300, { VLS_PASSES: false, VLS_VIS: false });
     this._enable(true);
   }
 
   override prepareDefines(defines: Record<string, unknown>): void {
     defines.VLS_PASSES = true;
+    defines.VLS_VIS = visState.enabledMaterials.has(this._material.uniqueId);
+  }
+
+  override getAttributes(attributes: string[]): void {
+    if (visState.enabledMaterials.has(this._material.uniqueId)) attributes.push('vlsVis0', 'vlsVis1', 'vlsVis2');
   }
 
   override getClassName(): string {
@@ -25,21 +37,76 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
   }
 
   override getUniforms() {
+    const sh = Array.from({ length: 9 }, (_, k) => ({ name: `vlsSH${k}`, size: 3, type: 'vec3' }));
     return {
-      ubo: [{ name: 'vlsMode', size: 1, type: 'float' }],
-      fragment: '#ifdef VLS_PASSES\nuniform float vlsMode;\n#endif\n',
+      ubo: [{ name: 'vlsMode', size: 1, type: 'float' }, { name: 'vlsVisOn', size: 1, type: 'float' }, ...sh],
+      fragment: '#ifdef VLS_PASSES\nuniform float vlsMode;\nuniform float vlsVisOn;\n' + sh.map((u) => `uniform vec3 ${u.name};\n`).join('') + '#endif\n',
     };
   }
 
   override bindForSubMesh(uniformBuffer: UniformBuffer): void {
     uniformBuffer.updateFloat('vlsMode', passState.mode);
+    uniformBuffer.updateFloat('vlsVisOn', visState.on ? 1 : 0);
+    for (let k = 0; k < 9; k++) uniformBuffer.updateFloat3(`vlsSH${k}`, visState.sh[k * 3], visState.sh[k * 3 + 1], visState.sh[k * 3 + 2]);
   }
 
   override getCustomCode(shaderType: string): Record<string, string> | null {
+    if (shaderType === 'vertex') {
+      return {
+        CUSTOM_VERTEX_DEFINITIONS: '#ifdef VLS_VIS\nattribute vec4 vlsVis0;\nattribute vec4 vlsVis1;\nattribute vec4 vlsVis2;\nvarying vec4 vVlsVis0;\nvarying vec4 vVlsVis1;\nvarying vec4 vVlsVis2;\n#endif\n',
+        CUSTOM_VERTEX_MAIN_END: '#ifdef VLS_VIS\nvVlsVis0 = vlsVis0;\nvVlsVis1 = vlsVis1;\nvVlsVis2 = vlsVis2;\n#endif\n',
+      };
+    }
     if (shaderType !== 'fragment') return null;
     // Modes: see shared/render-modes.ts. Alpha is 1 for every mode so that the MSAA
     // resolve of alpha is the anti-aliased coverage (the mask).
     return {
+      CUSTOM_FRAGMENT_DEFINITIONS: `
+#ifdef VLS_VIS
+varying vec4 vVlsVis0;
+varying vec4 vVlsVis1;
+varying vec4 vVlsVis2;
+#endif
+`,
+      // Environment visibility of the image-based residual (the bright sources are shadowed
+      // lights): diffuse x (shadowed / unshadowed irradiance at the interpolated vertex normal),
+      // so the normal map's detail stays; specular x the occlusion of Lagarde & de Rousiers 2014.
+      CUSTOM_FRAGMENT_BEFORE_FINALCOLORCOMPOSITION: `
+#if defined(VLS_VIS) && defined(REFLECTION) && defined(NORMAL)
+  if (vlsVisOn > 0.5) {
+    vec3 vlsN = normalize(vNormalW);
+    float vlsY[9];
+    vlsY[0] = 0.282095;
+    vlsY[1] = 0.488603 * vlsN.y; vlsY[2] = 0.488603 * vlsN.z; vlsY[3] = 0.488603 * vlsN.x;
+    vlsY[4] = 1.092548 * vlsN.x * vlsN.y; vlsY[5] = 1.092548 * vlsN.y * vlsN.z;
+    vlsY[6] = 0.315392 * (3.0 * vlsN.z * vlsN.z - 1.0); vlsY[7] = 1.092548 * vlsN.x * vlsN.z;
+    vlsY[8] = 0.546274 * (vlsN.x * vlsN.x - vlsN.y * vlsN.y);
+    vec3 vlsL[9];
+    vlsL[0] = vlsSH0; vlsL[1] = vlsSH1; vlsL[2] = vlsSH2; vlsL[3] = vlsSH3; vlsL[4] = vlsSH4;
+    vlsL[5] = vlsSH5; vlsL[6] = vlsSH6; vlsL[7] = vlsSH7; vlsL[8] = vlsSH8;
+    float vlsT[9];
+    vlsT[0] = vVlsVis0.x; vlsT[1] = vVlsVis0.y; vlsT[2] = vVlsVis0.z; vlsT[3] = vVlsVis0.w;
+    vlsT[4] = vVlsVis1.x; vlsT[5] = vVlsVis1.y; vlsT[6] = vVlsVis1.z; vlsT[7] = vVlsVis1.w;
+    vlsT[8] = vVlsVis2.x;
+    float vlsA[9];
+    vlsA[0] = 1.0; vlsA[1] = 0.666667; vlsA[2] = 0.666667; vlsA[3] = 0.666667;
+    vlsA[4] = 0.25; vlsA[5] = 0.25; vlsA[6] = 0.25; vlsA[7] = 0.25; vlsA[8] = 0.25;
+    vec3 vlsShadowed = vec3(0.0);
+    vec3 vlsOpen = vec3(0.0);
+    for (int k = 0; k < 9; k++) {
+      vlsShadowed += vlsT[k] * vlsL[k];
+      vlsOpen += vlsA[k] * vlsY[k] * vlsL[k];
+    }
+    vec3 vlsRatio = clamp(vlsShadowed / max(vlsOpen, vec3(1e-6)), 0.0, 1.0);
+    float vlsAo = clamp(vVlsVis2.y, 0.0, 1.0);
+    vlsRatio = mix(vec3(vlsAo), vlsRatio, step(vec3(1e-4), vlsOpen));
+    finalIrradiance *= vlsRatio;
+    float vlsNdotV = clamp(dot(normalW, viewDirectionW), 0.0, 1.0);
+    float vlsSo = clamp(pow(vlsNdotV + vlsAo, exp2(-16.0 * roughness - 1.0)) - 1.0 + vlsAo, 0.0, 1.0);
+    finalRadianceScaled *= vlsSo;
+  }
+#endif
+`,
       CUSTOM_FRAGMENT_BEFORE_FOG: `
 #ifdef VLS_PASSES
   vec3 vlsBeauty = finalColor.rgb;

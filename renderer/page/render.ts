@@ -5,9 +5,9 @@ import { Constants } from '@babylonjs/core/Engines/constants.js';
 import { engine, scene, variant, isContextLost, activateHead, placeCamera, yieldToEventLoop } from './scene.js';
 import { getEnvironment } from './environments.js';
 import { ensureTargets, rttKey } from './targets.js';
-import { lights, setLights } from './lights.js';
+import { lights, setLights, envLights, setEnvLights } from './lights.js';
 import { readTarget, upload } from './readback.js';
-import { passState } from './pass-plugin.js';
+import { passState, visState } from './pass-plugin.js';
 import { RENDER_MODES, MODE_CHANNELS, MODE_FLOAT32 } from '../core/render-modes.js';
 import type { PageRenderRequest, PageRenderResult } from '../core/protocol.js';
 
@@ -21,11 +21,13 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
 
   if (req.environment) {
     const env = await getEnvironment(req.environment);
-    env.rotationY = req.environment.rotationRad;
     scene.environmentTexture = env;
+    visState.on = req.environment.visibility && head.hasVisibility;
+    visState.sh = req.environment.sh;
     head.material.environmentIntensity = req.environment.intensity;
   } else {
     scene.environmentTexture = null;
+    visState.on = false;
     head.material.environmentIntensity = 0;
   }
 
@@ -34,6 +36,7 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   plain.renderList = head.meshes;
   placeCamera(req.camera);
   setLights(req, head.meshes);
+  setEnvLights(req.environment?.lights ?? [], req.envLightSlots, req.environment?.intensity ?? 0, req.shadowMapSize, head.meshes);
   // Materials skip re-evaluating their (dirty) defines while the scene's render id is unchanged,
   // and only scene.render() or a cube shadow map bumps it, which we may not do: without this, a
   // lighting without point lights drawn after one with lights kept the old light set.
@@ -50,7 +53,7 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
         engine.currentRenderPassId = t.renderPassId;
         if (!head.meshes.every((m) => m.isReady(true))) return false;
       }
-      return lights.every((l) => l.shadow.isReady(head.meshes[0].subMeshes[0], false, false));
+      return [...lights, ...envLights].every((l) => l.shadow.isReady(head.meshes[0].subMeshes[0], false, false));
     } finally {
       engine.currentRenderPassId = previous;
     }
@@ -69,7 +72,7 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   // black: the dark padding slots of a lighting without point lights. Its first draw ever loses
   // silhouette pixels too (input_i after target_k: ~40 px at 64 px, msaa 1), but returning to an
   // already drawn specular variant is exact, so that flag double-draws once per page only.
-  const variantKey = `${rttKey}|${lights.length}|${req.head.key}|${req.environment ? 1 : 0}|${req.head.material.subsurface}`;
+  const variantKey = `${rttKey}|${lights.length}|${envLights.length}|${head.hasVisibility ? 1 : 0}|${req.head.key}|${req.environment ? 1 : 0}|${req.head.material.subsurface}`;
   const specularKey = `${variantKey}|${lights.some((l) => !l.light.specular.equalsFloats(0, 0, 0)) ? 1 : 0}`;
   let draws = variantKey !== variant.last || !drawnVariants.has(specularKey) ? 2 : 1;
   variant.last = variantKey;
@@ -81,8 +84,11 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   let layout: PageRenderResult['layout'] = [];
   let offset = 0;
   for (let draw = 0; draw < draws; draw++) {
+    // Lights bind their uniforms (and directional shadows their fitted matrices) once per render
+    // id: a repeated draw must see a new one, else it repeats what the first draw bound.
+    if (draw > 0) scene.incrementRenderId();
     const tShadow = performance.now();
-    for (const l of lights) {
+    for (const l of [...lights, ...envLights]) {
       const map = l.shadow.getShadowMap()!;
       map.resetRefreshCounter();
       map.render();

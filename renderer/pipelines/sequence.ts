@@ -26,7 +26,7 @@
 // Frame and pair folders appear atomically (temp folder + rename); a rerun resumes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { Renderer, type RendererOptions, type RenderedSample } from '../engine/renderer.js';
 import { parseSampleSpec, CameraSchema, RenderOptionsSchema, OutputOptionsSchema, MAX_IMAGE_SIZE, type SampleSpec } from '../core/spec.js';
@@ -38,14 +38,17 @@ import { writeSample } from '../dataset/write-sample.js';
 import { writeJsonAtomic } from '../io/fs-atomic.js';
 import { formatZodIssues, readJsonFile } from '../io/json-file.js';
 import { PASS_NAMES } from '../develop/passes/index.js';
-import { resolveCamera, cross, dot, normalize, type ResolvedCamera } from '../core/camera.js';
+import { resolveCamera, cross, dot, normalize } from '../core/camera.js';
 import { Rng, hashCombine, hashString } from '../core/rng.js';
 import type { Lighting } from '../core/lighting.js';
 import type { Vec3 } from '../core/protocol.js';
 import type { Backend } from '../engine/browser.js';
 import { CameraSimSchema, sampleCameraSimParams, applyCameraSim, cameraImageFileName, encodeCameraImage, type CameraSimParams, type CameraSimRecord } from '../develop/camera-sim.js';
 import { computeFlow, writeFlow, readFrameGeometry, FLOW_DOC, type FlowStats } from '../develop/flow.js';
-import { findInconsistentRenders } from './batch/run.js';
+import { findInconsistentRenders } from '../dataset/consistency.js';
+import { checkFolderIdentity, contentHashOf, removeStaleTemps } from '../dataset/output-folder.js';
+import { DATASET_FORMAT_VERSION, FrameRecordSchema, readRecord, writeRecord } from '../dataset/records.js';
+import { buildFrameRecord } from '../dataset/sample-record.js';
 import { compositeBeauty } from '../develop/passes/beauty.js';
 import { encodeLightings, float32LE, ENCODING_FILES } from '../dataset/encodings.js';
 
@@ -403,24 +406,10 @@ export interface SequenceResult {
   flowStats: Record<string, { forward: FlowStats; backward: FlowStats }>;
 }
 
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(stable).join(',') + ']';
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return '{' + Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => JSON.stringify(k) + ':' + stable(o[k])).join(',') + '}';
-  }
-  return JSON.stringify(v);
-}
-
 const HEAD_RADIUS_M = 0.1;
 
 function removeTemps(dir: string, log?: (m: string) => void): void {
-  for (const e of fs.readdirSync(dir)) {
-    if (/\.tmp-/.test(e)) {
-      fs.rmSync(path.join(dir, e), { recursive: true, force: true });
-      log?.(`removed unfinished ${path.join(dir, e)}`);
-    }
-  }
+  for (const e of removeStaleTemps(dir)) log?.(`removed unfinished ${path.join(dir, e)}`);
 }
 
 /** Per-frame camera-sim params: the sequence's draw (same camera all along) with a per-frame noise seed. */
@@ -440,15 +429,13 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
   fs.mkdirSync(framesDir, { recursive: true });
   fs.mkdirSync(flowDir, { recursive: true });
 
-  // identity: a folder holds one sequence config
-  const contentHash = createHash('sha256').update(stable(config)).digest('hex');
+  // identity: a folder holds one sequence config, of one dataset format version
+  const contentHash = contentHashOf(config);
   const seqFile = path.join(outDir, 'sequence.json');
-  if (fs.existsSync(seqFile)) {
-    const prev = JSON.parse(fs.readFileSync(seqFile, 'utf8')) as { contentHash?: string };
-    if (prev.contentHash !== contentHash) throw new Error(`${outDir} holds frames of a different sequence config; use another --out, or delete the folder to start over`);
-  }
+  checkFolderIdentity(outDir, 'sequence.json', contentHash, config, { items: 'frames', config: 'sequence config' });
   const cameraSimBase = config.cameraSim.enabled ? sampleCameraSimParams(Rng.forSample(config.seed, 0, 'camera-sim'), config.cameraSim) : null;
   await writeJsonAtomic(seqFile, {
+    format_version: DATASET_FORMAT_VERSION,
     sequenceVersion: SEQUENCE_VERSION,
     name: config.name,
     contentHash,
@@ -491,8 +478,8 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
       if (fs.existsSync(final)) {
         stats.skipped++;
         if (f.index === 0 && cameraSimBase?.exposure) {
-          const fj = JSON.parse(fs.readFileSync(path.join(final, 'frame.json'), 'utf8')) as { cameraSim?: CameraSimRecord | null };
-          lockedGain = fj.cameraSim?.exposure?.autoGain;
+          const fj = readRecord(path.join(final, 'frame.json'), FrameRecordSchema);
+          lockedGain = (fj.cameraSim as CameraSimRecord | null)?.exposure?.autoGain;
         }
         opts.onFrame?.({ index: f.index, total: plan.frames.length, ms: 0, skipped: true });
         continue;
@@ -537,17 +524,23 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
             extra: { sequence: { name: config.name, frame: f.index, role, lightingFrame: config.lightingFrame, renderFrame: 'head' }, ...(k === 0 && camRecord ? { cameraSim: camRecord } : {}) },
           });
         }
-        await writeJsonAtomic(path.join(tmp, 'frame.json'), {
+        const frame = buildFrameRecord({
           index: f.index,
           id: f.id,
           timeS: f.timeS,
           headPose: f.headPose,
-          cameras: { world: { ...f.worldCamera, fovYDeg: config.camera.fovYDeg }, render: cameraRecord(results[0]!.camera), renderOrbit: f.renderCamera },
-          lighting: { frame: config.lightingFrame, input: f.input, target: f.target },
-          encodings: Object.fromEntries(roles.map((r, k) => [r, { latlong16: `${r}/${ENCODING_FILES.latlong}`, sh9: Array.from(enc[k].sh9) }])),
+          worldCamera: f.worldCamera,
+          worldFovYDeg: config.camera.fovYDeg,
+          renderCamera: results[0]!.camera,
+          renderOrbit: f.renderCamera,
+          lightingFrame: config.lightingFrame,
+          input: f.input,
+          target: f.target,
+          encodings: roles.map((role, k) => ({ role, sh9: enc[k].sh9 })),
           cameraSim: camRecord,
           repairs,
         });
+        await writeRecord(path.join(tmp, 'frame.json'), frame, FrameRecordSchema); // validated; refuses NaN/Infinity
         fs.renameSync(tmp, final);
       } catch (err) {
         fs.rmSync(tmp, { recursive: true, force: true });
@@ -595,8 +588,4 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
     stats.flows++;
   }
   return { outDir, frames: plan.frames.length, ...stats, elapsedMs: performance.now() - t0, flowStats };
-}
-
-function cameraRecord(c: ResolvedCamera) {
-  return { width: c.width, height: c.height, fovYDeg: c.fovYRad / DEG, position: c.position, target: c.target, up: c.up, K: c.K, worldToCameraCV: c.worldToCameraCV, cameraToWorldGL: c.cameraToWorldGL };
 }

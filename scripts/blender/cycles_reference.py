@@ -1,5 +1,5 @@
 # Cycles reference render of one light-stage sample, driven by a JSON scene description that
-# scripts/bench-fidelity.ts writes from a sample spec:
+# scripts/bench/fidelity/blender.ts writes from a sample spec:
 #
 #   blender -b --factory-startup -P scripts/blender/cycles_reference.py -- scene.json
 #

@@ -30,37 +30,26 @@ import type { Request, Response } from 'express';
 import type { AppContext } from '../context.js';
 import { resolveUnderRoot } from '../files.js';
 import { KEY_RE, SAMPLE_RE, validDatasetName } from '../dataset-ids.js';
-import { DatasetIndexes, applyFilter, facets, recJson, type DatasetIndex, type Filter } from '../dataset-index.js';
+import { DatasetIndexes, applyFilter, facets, formatSummary, recJson, type DatasetIndex, type Filter } from '../dataset-index.js';
 import { encodeDisplayPng, loadPassImage } from '../pass-images.js';
-import { envPreview, type EnvLayer } from '../env-preview.js';
+import { envPreview } from '../env-preview.js';
 import { THUMB_SIZES, thumbnail } from '../thumbnails.js';
 import { readJsonOrNull } from '../util/fs.js';
 import { notFound, wrap, type Handler } from './http.js';
 import { PASS_FILES, type DisplayKind, type HalfImage } from '../../renderer/core/display.js';
+import { SampleRecordSchema, formatVersionNote, parseRecord, recordFormatVersion, type SampleLightingEntry, type SampleRecord } from '../../renderer/dataset/records.js';
 
 const MAX_LIMIT = 500;
 
-interface SampleJson {
-  id: string;
-  index: number;
-  seed?: number;
-  head?: Record<string, unknown>;
-  camera?: Record<string, unknown>;
-  augment?: Record<string, unknown>;
-  lighting?: Record<string, unknown>;
-  lightings?: SampleLighting[];
-  files?: string[];
-  run?: Record<string, unknown>;
-  [k: string]: unknown;
-}
+type SampleJson = SampleRecord;
+type SampleLighting = SampleLightingEntry;
 
-interface SampleLighting {
-  key: string;
-  folder?: string;
-  role?: string;
-  lighting?: { environment?: EnvLayer[]; pointLights?: unknown[] };
-  passes?: string[];
-  encodings?: Record<string, unknown>;
+/** A sample.json read through the dataset schema (any format version: old ones are shown with a note). */
+interface LoadedSample {
+  file: string;
+  sample: SampleJson;
+  /** its format_version (1 when absent) */
+  format: number;
 }
 
 /** What every handler works against: the output root, its dataset indexes, validated reads. */
@@ -77,13 +66,24 @@ class DatasetRoutes {
     return fs.existsSync(this.root) ? resolveUnderRoot(this.root, rel) : null;
   }
 
-  /** sample.json of a validated (dataset, sample id), or null. */
-  loadSample(ds: unknown, id: unknown): { file: string; sample: SampleJson } | null {
-    if (!validDatasetName(ds) || typeof id !== 'string' || !SAMPLE_RE.test(id)) return null;
-    const file = this.under(`${ds}/samples/${id}/sample.json`);
-    const sample = readJsonOrNull<SampleJson>(file);
-    if (!file || !sample || !Array.isArray(sample.lightings)) return null;
-    return { file, sample };
+  /**
+   * sample.json of a validated (dataset, sample id), through the dataset's record schema; or null
+   * after answering 404 (no such sample, or a sample.json that is not a sample record: the
+   * answer names the field).
+   */
+  loadSample(res: Response, ds: unknown, id: unknown): LoadedSample | null {
+    const raw = validDatasetName(ds) && typeof id === 'string' && SAMPLE_RE.test(id) ? this.under(`${ds}/samples/${id}/sample.json`) : null;
+    const json = readJsonOrNull<unknown>(raw);
+    if (!raw || json === null) {
+      notFound(res, 'no such sample');
+      return null;
+    }
+    try {
+      return { file: raw, sample: parseRecord(json, SampleRecordSchema, `sample ${String(id)}: sample.json`, { anyVersion: true }), format: recordFormatVersion(json) };
+    } catch (err) {
+      notFound(res, (err as Error).message.split('\n')[0]);
+      return null;
+    }
   }
 }
 
@@ -180,6 +180,7 @@ function datasetSummary(r: DatasetRoutes): Handler {
       complete: !!r.under(`${idx.name}/manifest.jsonl`),
       index: { source: idx.source, buildMs: Math.round(idx.buildMs * 10) / 10 },
       facets: facets(idx),
+      format: formatSummary(idx),
       passFiles: Object.keys(PASS_FILES),
       config: { width: cfg.width ?? null, height: cfg.height ?? null, description: cfg.description ?? null, seed: cfg.seed ?? null, heads: cfg.heads ?? [], envMaps: cfg.envMaps ?? [] },
       provenance: {
@@ -262,8 +263,8 @@ function navOf(idx: DatasetIndex | null, filter: Filter, id: string, at: number)
 function sampleDetail(r: DatasetRoutes): Handler {
   return async (req, res) => {
     const { ds, id } = req.params;
-    const s = r.loadSample(ds, id);
-    if (!s) return notFound(res, 'no such sample');
+    const s = r.loadSample(res, ds, id);
+    if (!s) return;
     const { sample } = s;
     const lightings = lightingsJson(r, ds as string, id as string, sample);
     const dataset = readJsonOrNull<Record<string, unknown>>(r.under(`${ds}/dataset.json`));
@@ -283,6 +284,8 @@ function sampleDetail(r: DatasetRoutes): Handler {
       files: sample.files ?? [],
       provenance: {
         sampleVersion: sample.sampleVersion ?? null,
+        formatVersion: s.format,
+        formatNote: formatVersionNote(s.format),
         configContentHash: batch?.contentHash ?? dataset?.configContentHash ?? null,
         configFile: batch?.configFile ?? dataset?.configFile ?? null,
         generator: dataset?.generator ?? null,
@@ -299,8 +302,8 @@ function sampleDetail(r: DatasetRoutes): Handler {
 function sampleThumb(r: DatasetRoutes): Handler {
   return async (req, res) => {
     const { ds, id } = req.params;
-    const s = r.loadSample(ds, id);
-    if (!s) return notFound(res, 'no such sample');
+    const s = r.loadSample(res, ds, id);
+    if (!s) return;
     const l = req.query.key !== undefined ? lightingOf(s.sample, req.query.key) : firstLighting(s.sample);
     if (!l) return notFound(res, 'no such lighting');
     const pass = typeof req.query.pass === 'string' && req.query.pass !== '' ? req.query.pass : 'preview';
@@ -355,8 +358,8 @@ async function passFile(req: Request, res: Response, f: string, name: string, ex
 function lightingFile(r: DatasetRoutes): Handler {
   return async (req, res) => {
     const { ds, id, key, file } = req.params;
-    const s = r.loadSample(ds, id);
-    if (!s) return notFound(res, 'no such sample');
+    const s = r.loadSample(res, ds, id);
+    if (!s) return;
     const l = lightingOf(s.sample, key);
     if (!l) return notFound(res, 'no such lighting');
     const base = `${ds}/samples/${id}/${folderOf(l)}`;

@@ -1,6 +1,6 @@
 // beauty: linear HDR radiance (values above 1 kept), alpha = coverage. With a background the
 // head is composited over it (premultiplied "over"); alpha still carries the mask.
-import type { PassDefinition } from './types.js';
+import type { PassContext, PassDefinition } from './types.js';
 import { requireMode, writeChannelsExr } from './util.js';
 
 /** Beauty composited over the background (or left premultiplied on transparent). */
@@ -16,12 +16,16 @@ export function compositeBeauty(beauty: Float32Array, mask: Float32Array, backgr
   return out;
 }
 
+/** The context's beauty composited over its background, for the pass named `pass`. */
+export function beautyOverBackground(ctx: PassContext, pass: string): Float32Array {
+  return compositeBeauty(requireMode(ctx, 'beauty', pass), ctx.mask, ctx.background);
+}
+
 export const beautyPass: PassDefinition = {
   name: 'beauty',
   description: 'Linear HDR radiance (RGB), A = anti-aliased coverage; premultiplied over the background',
   requires: ['beauty'],
   async write(ctx) {
-    const rgba = compositeBeauty(requireMode(ctx, 'beauty', 'beauty'), ctx.mask, ctx.background);
-    return [await writeChannelsExr(ctx, 'beauty', 'beauty', rgba, 4, ['R', 'G', 'B', 'A'], this.description)];
+    return [await writeChannelsExr(ctx, 'beauty', 'beauty', beautyOverBackground(ctx, 'beauty'), 4, ['R', 'G', 'B', 'A'], this.description)];
   },
 };

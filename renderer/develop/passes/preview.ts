@@ -3,15 +3,14 @@ import path from 'node:path';
 import { writePng } from '../../io/image-io.js';
 import { autoExposure, tonemapToSrgb8 } from '../../core/color.js';
 import type { PassDefinition } from './types.js';
-import { requireMode } from './util.js';
-import { compositeBeauty } from './beauty.js';
+import { beautyOverBackground } from './beauty.js';
 
 export const previewPass: PassDefinition = {
   name: 'preview',
   description: 'Tonemapped sRGB preview of beauty (8-bit PNG, ACES filmic, exposure from output.previewExposure)',
   requires: ['beauty'],
   async write(ctx) {
-    const rgba = compositeBeauty(requireMode(ctx, 'beauty', 'preview'), ctx.mask, ctx.background);
+    const rgba = beautyOverBackground(ctx, 'preview');
     // Tonemap the unpremultiplied colour so edges do not darken, then keep coverage as alpha.
     const n = ctx.mask.length;
     const rgb = new Float32Array(n * 3);

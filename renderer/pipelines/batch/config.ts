@@ -7,7 +7,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PASS_NAMES } from '../../develop/passes/index.js';
 import { MAX_LIGHT_SCALE, MAX_POINT_LIGHTS, RenderOptionsSchema } from '../../core/spec.js';
-import { formatZodIssues, readJsonFile } from '../../io/json-file.js';
+import { readJsonFile } from '../../io/json-file.js';
+import { parseWithSchema } from '../../core/validation.js';
 import { CameraSimSchema } from '../../develop/camera-sim.js';
 import { MAX_CAMERA_DISTANCE, MAX_TARGET_M, MIN_CAMERA_DISTANCE, MAX_ANGLE_DEG } from '../../core/spec.js';
 import { nameFromFile, safeNameSchema } from '../../core/names.js';
@@ -236,9 +237,7 @@ export type BatchConfigInput = z.input<typeof BatchConfigSchema>;
 
 /** Validates a raw config; errors read `<where>: field "camera.yawDeg": ...`. */
 export function parseBatchConfig(raw: unknown, where = 'batch config'): BatchConfig {
-  const r = BatchConfigSchema.safeParse(raw);
-  if (!r.success) throw new Error(formatZodIssues(r.error, where));
-  return r.data;
+  return parseWithSchema(BatchConfigSchema, raw, where);
 }
 
 /** Reads and validates a config file; `name` defaults to the file name. */

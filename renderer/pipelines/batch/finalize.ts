@@ -6,28 +6,15 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { writeFileAtomic, writeJsonAtomic, tempPathFor, TEMP_SUFFIX_RE } from '../../io/fs-atomic.js';
 import { PKG, PROJECT_ROOT } from '../../io/paths.js';
-import { type BatchConfig } from './config.js';
+import { type BatchConfig, checkBatchBounds } from './config.js';
 import { sampleId, expandEnvMaps, LIGHTING_INDEPENDENT_PASSES } from './plan.js';
 import { ENCODING_DOC } from '../../dataset/encodings.js';
 import { SAMPLES_DIR, SAMPLE_JSON, listFiles, stableStringify, sha256, reproducibleSample } from '../../dataset/layout.js';
+import { missingIndices, scanSamples } from '../../dataset/output-folder.js';
+import { DATASET_FORMAT_VERSION, readRecord, MetaRecordSchema, SampleRecordSchema, type SampleHeadRecord, type SampleRecord } from '../../dataset/records.js';
 
 
-interface HeadRecord {
-  ref: string;
-  id: string;
-  name: string;
-  contentHash: string;
-  license: string | null;
-  attribution: string | null;
-}
-
-interface SampleJson {
-  index: number;
-  id: string;
-  head: HeadRecord;
-  lightings: { key: string; folder: string; lighting: { environment: { map: string }[]; pointLights: unknown[] } }[];
-  [k: string]: unknown;
-}
+type HeadRecord = SampleHeadRecord;
 
 function envMapLicense(ref: string): { license: string; source: string } {
   if (ref.startsWith('builtin:')) {
@@ -72,6 +59,32 @@ export function removeTempEntries(dir: string): string[] {
   return removed;
 }
 
+/** Indices of the finished sample folders (any index, also >= samples). */
+export function finishedSamples(outDir: string): Set<number> {
+  return scanSamples(path.join(path.resolve(outDir), SAMPLES_DIR), false).complete;
+}
+
+/** Indices 0..samples-1 without a finished folder. */
+export function missingSamples(config: BatchConfig, outDir: string): number[] {
+  checkBatchBounds(config);
+  return missingIndices(scanSamples(path.join(path.resolve(outDir), SAMPLES_DIR), false).complete, config.samples);
+}
+
+/**
+ * Checks that every sample exists, then writes the tars, manifest.jsonl, dataset.json and the card
+ * (in that order: the manifest says "complete"). Temp files of killed writes are removed from
+ * samples/, the dataset folder and wds/ (the caller holds the lock).
+ */
+export async function finishBatch(config: BatchConfig, opts: { outDir: string; configFile?: string; configHash: string; hooks?: FinalizeHooks }): Promise<FinalizeResult> {
+  const gaps = missingSamples(config, opts.outDir).map(sampleId);
+  if (gaps.length) throw new Error(`batch incomplete: missing samples ${gaps.slice(0, 10).join(', ')}${gaps.length > 10 ? ', ...' : ''}`);
+  // Every sample exists: a temp folder left now is from a worker killed mid-sample (queue mode:
+  // perhaps on another machine, so no pid check) or from a straggler whose copy is dropped anyway.
+  const scan = scanSamples(path.join(path.resolve(opts.outDir), SAMPLES_DIR), true);
+  const res = await finalizeDataset(path.resolve(opts.outDir), config, { configFile: opts.configFile, configHash: opts.configHash, hooks: opts.hooks });
+  return { ...res, removedTemps: [...scan.removedTemps.map((n) => `${SAMPLES_DIR}/${n}`), ...res.removedTemps] };
+}
+
 export interface FinalizeHooks {
   /** Test hook: runs after the tars are written, before manifest.jsonl (throw to simulate a kill). */
   afterTars?: () => void | Promise<void>;
@@ -109,11 +122,11 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
   for (let i = 0; i < config.samples; i++) {
     const id = sampleId(i);
     const dir = path.join(outDir, SAMPLES_DIR, id);
-    let s: SampleJson;
+    let s: SampleRecord;
     try {
-      s = JSON.parse(fs.readFileSync(path.join(dir, SAMPLE_JSON), 'utf8')) as SampleJson;
+      s = readRecord(path.join(dir, SAMPLE_JSON), SampleRecordSchema); // names the field; refuses another format version
     } catch (err) {
-      throw new Error(`sample ${id}: ${path.join(dir, SAMPLE_JSON)} cannot be read: ${(err as Error).message}`);
+      throw new Error(`sample ${id}: ${(err as Error).message}`, { cause: err });
     }
     const rel = listFiles(dir).map((f) => `${SAMPLES_DIR}/${id}/${f}`);
     perSampleFiles.push(rel);
@@ -127,7 +140,7 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
     for (const l of s.lightings) {
       for (const e of l.lighting.environment) mapUse.set(e.map, (mapUse.get(e.map) ?? 0) + 1);
       try {
-        const meta = JSON.parse(fs.readFileSync(path.join(dir, l.folder, 'meta.json'), 'utf8')) as { renderer?: Record<string, unknown> };
+        const meta = readRecord(path.join(dir, l.folder, 'meta.json'), MetaRecordSchema);
         if (meta.renderer) {
           const key = stableStringify(meta.renderer);
           renderers.set(key, (renderers.get(key) ?? 0) + 1);
@@ -166,6 +179,7 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
   const rendererList = [...renderers.entries()].map(([k, n]) => ({ ...(JSON.parse(k) as Record<string, unknown>), lightingRenders: n }));
   const keys = config.lighting.mode === 'triplet' ? ['input_i', 'input_j', 'target_k'] : ['single'];
   const dataset = {
+    format_version: DATASET_FORMAT_VERSION,
     name: config.name,
     description: config.description ?? null,
     generator: `${PKG.name}@${PKG.version} (renderer/pipelines/batch)`,

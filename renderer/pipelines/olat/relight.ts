@@ -1,23 +1,27 @@
 // Node-only. Image-based relighting from an OLAT stack: relit_t = sum_i weight_t[i] x OLAT_i
 // (per RGB channel), for a batch of T target lightings in one pass over the stack.
 //
-// Routes (measured in scripts/bench-olat.ts; README "OLAT light stage and relighting"):
+// Routes (measured in scripts/bench/olat.ts; README "OLAT light stage and relighting"):
 //   'wasm'     WebAssembly SIMD kernel (wasm-kernel.ts) on the half-float stack, converted to
 //              float32 per group of 4 pixels in L1, 12 f32x4 accumulators per 4 targets. Default.
 //   'js'       plain JS on a float32 copy of the stack (twice the memory, twice the bytes read).
 //   'js-half'  plain JS on the half stack through a 65536-entry half->float table.
 // Each runs on the calling thread (threads: 1) or splits the pixels over worker threads
-// sharing one memory (threads > 1).
+// sharing one memory (threads > 1). The JS kernels are relight-kernels.ts, one module imported
+// here and by the workers (relight-worker.ts).
 //
 // In memory the stack is re-laid out group-major (4 covered pixels x RGB = 12 values per light,
 // all lights of a group contiguous), so one pass streams the stack once and keeps the
 // accumulators in registers; outputs are float32 RGB of the covered pixels.
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { compileRelightModule, type RelightExports } from './wasm-kernel.js';
+import { makeRunner, type KernelCall, type KernelSetup, type Layout, type ProbeCall, type RelightRoute, type WorkerInit, type WorkerReply, type WorkerRequest } from './relight-kernels.js';
 import { halfToFloatTable } from '../../core/half.js';
 
-export type RelightRoute = 'wasm' | 'js' | 'js-half';
+export type { RelightRoute } from './relight-kernels.js';
 export const RELIGHT_ROUTES: readonly RelightRoute[] = ['wasm', 'js', 'js-half'];
 
 export interface RelightInput {
@@ -38,121 +42,15 @@ export interface RelighterOptions {
   batch?: number;
 }
 
-// ---- JS kernels (one source: run in this thread via new Function and in the workers) --------
+// ---- Workers: relight-worker.ts (the same kernels module), started through worker-boot.mjs -----
 
-const JS_KERNELS = `
-function relightF32(S, Wt, O, N, g0, g1, T, ostride) {
-  for (let g = g0; g < g1; g++) {
-    const base = g * N * 12;
-    for (let t = 0; t < T; t++) {
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0;
-      for (let i = 0, s = base, w = t * N * 3; i < N; i++, s += 12, w += 3) {
-        const w0 = Wt[w], w1 = Wt[w + 1], w2 = Wt[w + 2];
-        a0 += S[s] * w0; a1 += S[s + 1] * w1; a2 += S[s + 2] * w2;
-        a3 += S[s + 3] * w0; a4 += S[s + 4] * w1; a5 += S[s + 5] * w2;
-        a6 += S[s + 6] * w0; a7 += S[s + 7] * w1; a8 += S[s + 8] * w2;
-        a9 += S[s + 9] * w0; a10 += S[s + 10] * w1; a11 += S[s + 11] * w2;
-      }
-      const o = t * ostride + g * 12;
-      O[o] = a0; O[o + 1] = a1; O[o + 2] = a2; O[o + 3] = a3; O[o + 4] = a4; O[o + 5] = a5;
-      O[o + 6] = a6; O[o + 7] = a7; O[o + 8] = a8; O[o + 9] = a9; O[o + 10] = a10; O[o + 11] = a11;
-    }
-  }
-}
-function relightHalf(H, LUT, scratch, Wt, O, N, g0, g1, T, ostride) {
-  const n12 = N * 12;
-  for (let g = g0; g < g1; g++) {
-    const base = g * n12;
-    for (let j = 0; j < n12; j++) scratch[j] = LUT[H[base + j]];
-    for (let t = 0; t < T; t++) {
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0, a10 = 0, a11 = 0;
-      for (let i = 0, s = 0, w = t * N * 3; i < N; i++, s += 12, w += 3) {
-        const w0 = Wt[w], w1 = Wt[w + 1], w2 = Wt[w + 2];
-        a0 += scratch[s] * w0; a1 += scratch[s + 1] * w1; a2 += scratch[s + 2] * w2;
-        a3 += scratch[s + 3] * w0; a4 += scratch[s + 4] * w1; a5 += scratch[s + 5] * w2;
-        a6 += scratch[s + 6] * w0; a7 += scratch[s + 7] * w1; a8 += scratch[s + 8] * w2;
-        a9 += scratch[s + 9] * w0; a10 += scratch[s + 10] * w1; a11 += scratch[s + 11] * w2;
-      }
-      const o = t * ostride + g * 12;
-      O[o] = a0; O[o + 1] = a1; O[o + 2] = a2; O[o + 3] = a3; O[o + 4] = a4; O[o + 5] = a5;
-      O[o + 6] = a6; O[o + 7] = a7; O[o + 8] = a8; O[o + 9] = a9; O[o + 10] = a10; O[o + 11] = a11;
-    }
-  }
-}
-`;
+/** The worker module next to this one, with this module's extension (.ts under tsx, .js compiled). */
+const WORKER_ENTRY = new URL(`./relight-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+const WORKER_BOOT = new URL('./worker-boot.mjs', import.meta.url);
 
-/** What a kernel needs to know, posted to each worker once. */
-interface KernelSetup {
-  route: RelightRoute;
-  buffer: SharedArrayBuffer;
-  memory?: WebAssembly.Memory;
-  module?: WebAssembly.Module;
-  layout: Layout;
-  /** 'js-half': core/half's half -> float table (copied to each worker with the setup). */
-  halfTable?: Float32Array;
+function startWorker(): Worker {
+  return new Worker(WORKER_BOOT, { workerData: { entry: WORKER_ENTRY } });
 }
-
-/** One call: groups [g0, g1), nT targets (multiple of 4), scratch slot. */
-interface KernelCall {
-  g0: number;
-  g1: number;
-  nT: number;
-  slot: number;
-}
-
-/** Byte offsets in the shared memory. */
-interface Layout {
-  N: number;
-  G: number;
-  maxT: number;
-  scratch: number;
-  scratchBytes: number;
-  weights: number;
-  out: number;
-  outStride: number;
-  stack: number;
-  total: number;
-}
-
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-${JS_KERNELS}
-let run = null;
-parentPort.on('message', (msg) => {
-  try {
-    if (msg.setup) { run = makeRunner(msg.setup); parentPort.postMessage({ ok: true }); return; }
-    run(msg.call);
-    parentPort.postMessage({ ok: true });
-  } catch (err) { parentPort.postMessage({ ok: false, error: String(err && err.stack || err) }); }
-});
-${makeRunnerSource()}
-`;
-
-function makeRunnerSource(): string {
-  // Shared by the workers (as source) and this thread (new Function): builds a runner for a setup.
-  return `
-function makeRunner(setup) {
-  const L = setup.layout;
-  if (setup.route === 'wasm') {
-    const inst = new WebAssembly.Instance(setup.module, { env: { memory: setup.memory } });
-    const k = inst.exports;
-    return (c) => k.relight(L.stack, L.weights, L.out, L.scratch + c.slot * L.scratchBytes, L.N, c.g0, c.g1, c.nT / 4, L.outStride);
-  }
-  const buf = setup.buffer;
-  const W = new Float32Array(buf, L.weights, L.maxT * L.N * 3);
-  const O = new Float32Array(buf, L.out, L.maxT * L.outStride / 4);
-  if (setup.route === 'js') {
-    const S = new Float32Array(buf, L.stack, L.G * L.N * 12);
-    return (c) => relightF32(S, W, O, L.N, c.g0, c.g1, c.nT, L.outStride / 4);
-  }
-  const H = new Uint16Array(buf, L.stack, L.G * L.N * 12);
-  const LUT = setup.halfTable;
-  return (c) => relightHalf(H, LUT, new Float32Array(buf, L.scratch + c.slot * L.scratchBytes, L.N * 12), W, O, L.N, c.g0, c.g1, c.nT, L.outStride / 4);
-}
-`;
-}
-
-const localRunnerFactory = new Function(`${JS_KERNELS}\n${makeRunnerSource()}\nreturn makeRunner;`)() as (s: KernelSetup) => (c: KernelCall) => void;
 
 function align64(n: number): number {
   return Math.ceil(n / 64) * 64;
@@ -177,15 +75,15 @@ class WorkerPool {
   private workers: Worker[] = [];
   private constructor() {}
 
-  static async create(n: number, setup: KernelSetup): Promise<WorkerPool> {
+  static async create(n: number, init: WorkerInit): Promise<WorkerPool> {
     const pool = new WorkerPool();
     for (let i = 0; i < n; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+      const w = startWorker();
       w.unref();
       pool.workers.push(w);
     }
     try {
-      await Promise.all(pool.workers.map((w) => pool.send(w, { setup })));
+      await Promise.all(pool.workers.map((w) => pool.send(w, init)));
     } catch (err) {
       await pool.close();
       throw err;
@@ -197,9 +95,9 @@ class WorkerPool {
     return this.workers.length;
   }
 
-  private send(w: Worker, msg: unknown): Promise<void> {
+  private send(w: Worker, msg: WorkerRequest): Promise<void> {
     return new Promise((resolve, reject) => {
-      const onMsg = (r: { ok: boolean; error?: string }) => {
+      const onMsg = (r: WorkerReply) => {
         cleanup();
         if (r.ok) resolve();
         else reject(new Error(`relight worker: ${r.error}`));
@@ -224,7 +122,8 @@ class WorkerPool {
     });
   }
 
-  run(calls: KernelCall[]): Promise<void> {
+  /** One call per worker (calls[i] to worker i). */
+  run(calls: readonly (KernelCall | ProbeCall)[]): Promise<void> {
     return Promise.all(calls.map((c, i) => this.send(this.workers[i], { call: c }))).then(() => undefined);
   }
 
@@ -258,7 +157,7 @@ export class Relighter {
     /** Milliseconds spent re-laying out the stack (once). */
     readonly prepareMs: number,
   ) {
-    if (!pool) this.local = localRunnerFactory(setup);
+    if (!pool) this.local = makeRunner(setup);
   }
 
   static async create(input: RelightInput, opts: RelighterOptions = {}): Promise<Relighter> {
@@ -321,7 +220,7 @@ export class Relighter {
       }
     }
     const setup: KernelSetup = { route, buffer, memory, module, layout: L, halfTable: route === 'js-half' ? halfToFloatTable() : undefined };
-    const pool = threads > 1 ? await WorkerPool.create(threads, setup) : null;
+    const pool = threads > 1 ? await WorkerPool.create(threads, { setup }) : null;
     return new Relighter(route, threads, N, P, L, buffer, pool, setup, performance.now() - t0);
   }
 
@@ -417,34 +316,20 @@ export async function measureMemoryBandwidth(bytes = 256 * 2 ** 20, threads = 1,
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     new Uint8Array(memory.buffer).fill(1, 65536);
     const module = compileRelightModule(65536);
-    const src = `
-      const { parentPort, workerData } = require('node:worker_threads');
-      const inst = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } });
-      parentPort.on('message', (m) => { inst.exports.readsum(m.ptr, m.bytes, m.out); parentPort.postMessage(0); });`;
     const chunk = Math.floor(bytes / threads / 64) * 64;
-    const workers = threads > 1 ? Array.from({ length: threads }, () => new Worker(src, { eval: true, workerData: { module, memory } })) : [];
+    const pool = threads > 1 ? await WorkerPool.create(threads, { probe: { module, memory } }) : null;
     const local = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as RelightExports;
     try {
       let bestR = Infinity;
       for (let r = 0; r < repeats + 1; r++) {
         const t0 = performance.now();
-        if (workers.length) {
-          await Promise.all(
-            workers.map(
-              (w, i) =>
-                new Promise<void>((resolve, reject) => {
-                  w.once('message', () => resolve());
-                  w.once('error', reject);
-                  w.postMessage({ ptr: 65536 + i * chunk, bytes: chunk, out: i * 64 });
-                }),
-            ),
-          );
-        } else local.readsum(65536, chunk, 0);
+        if (pool) await pool.run(Array.from({ length: threads }, (_, i): ProbeCall => ({ ptr: 65536 + i * chunk, bytes: chunk, out: i * 64 })));
+        else local.readsum(65536, chunk, 0);
         if (r > 0) bestR = Math.min(bestR, performance.now() - t0);
       }
       readGBps = (chunk * threads) / (bestR / 1000) / 1e9;
     } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await pool?.close();
     }
   }
   return { copyGBps, readGBps, threads };

@@ -17,13 +17,15 @@ import { resolveCamera } from '../../core/camera.js';
 import { parseSampleSpec } from '../../core/spec.js';
 import { writeSample } from '../../dataset/write-sample.js';
 import { renderBackground, loadEnvMap } from '../../assets/environment.js';
-import { writeJsonAtomic } from '../../io/fs-atomic.js';
+import { tempPathFor } from '../../io/fs-atomic.js';
 import type { RenderedSample, RendererInfo } from '../../engine/renderer.js';
 import type { Lighting, LightingTriplet } from '../../core/lighting.js';
 import { lightingWeights, type Rig } from '../../core/rig.js';
 import type { EnvImage } from '../../core/latlong.js';
-import { encodeLightings, float32LE, ENCODING_FILES, LATLONG_HEIGHT, LATLONG_WIDTH } from '../../dataset/encodings.js';
-import { SAMPLE_JSON, SAMPLE_VERSION, SAMPLES_DIR, listFiles } from '../../dataset/layout.js';
+import { encodeLightings, float32LE, ENCODING_FILES } from '../../dataset/encodings.js';
+import { SAMPLE_JSON, SAMPLES_DIR, listFiles } from '../../dataset/layout.js';
+import { SampleRecordSchema, writeRecord, type CameraRecord, type SampleLightingEntry, type SampleRecord } from '../../dataset/records.js';
+import { buildSampleRecord, lightingEntry } from '../../dataset/sample-record.js';
 import { sampleId } from '../batch/plan.js';
 import { expandCovered, type OlatStack } from './stack-io.js';
 import type { Relighter } from './relight.js';
@@ -215,8 +217,8 @@ export const TRIPLET_ROLES = [
 
 /**
  * One training sample in the batch engine's layout, relit from a stack: the lighting triplet's
- * three lightings relit in one pass, written to outDir/samples/NNNNNN/ with sample.json (same
- * fields as renderer/pipelines/batch/run.ts, plus `provenance`). Returns the sample.json object.
+ * three lightings relit in one pass, written to outDir/samples/NNNNNN/ with sample.json (the batch
+ * engine's record, renderer/dataset/sample-record.ts, plus `provenance`). Returns the sample.json object.
  */
 export async function writeRelitTriplet(
   outDir: string,
@@ -226,7 +228,7 @@ export async function writeRelitTriplet(
   ctx: { stack: OlatStack; stackFile: string | null; rig: Rig; relighter: Relighter; headRadius: number; loadMap: (id: string) => EnvImage; cacheRoot?: string },
   /** Weights and relit images of [L_i, L_j, L_k] computed by the caller (batching many samples per pass). */
   precomputed?: { weights: Float32Array[]; relit: Float32Array[] },
-): Promise<Record<string, unknown>> {
+): Promise<SampleRecord> {
   const t0 = performance.now();
   const id = sampleId(index);
   const final = path.join(outDir, SAMPLES_DIR, id);
@@ -234,12 +236,12 @@ export async function writeRelitTriplet(
   const lightings = TRIPLET_ROLES.map(([, , k]) => triplet[k]);
   const weights = precomputed?.weights ?? lightings.map((l) => lightingWeights(ctx.rig, l, ctx.loadMap));
   const relit = precomputed?.relit ?? (await ctx.relighter.relight(weights));
-  const tmp = `${final}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  fs.mkdirSync(tmp, { recursive: true });
+  fs.mkdirSync(path.dirname(final), { recursive: true });
+  const tmp = tempPathFor(final); // TEMP_SUFFIX_RE
+  fs.mkdirSync(tmp);
   try {
-    const records: Record<string, unknown>[] = [];
+    const records: SampleLightingEntry[] = [];
     let provenance: Provenance | null = null;
-    let camera: Record<string, unknown> = {};
     for (const [k, [key, role]] of TRIPLET_ROLES.entries()) {
       const { provenance: prov, encoding } = await writeRelitSample(
         path.join(tmp, key),
@@ -247,40 +249,26 @@ export async function writeRelitTriplet(
         { headRadius: ctx.headRadius, extra: { batch: { sample: id, index, lighting: key, role } } },
       );
       provenance = prov;
-      records.push({
-        key,
-        folder: key,
-        role,
-        lighting: lightings[k],
-        passes: [...RELIT_PASSES],
-        encodings: {
-          latlong16: `${key}/${ENCODING_FILES.latlong}`,
-          latlongShape: [LATLONG_HEIGHT, LATLONG_WIDTH, 3],
-          sh9File: `${key}/${ENCODING_FILES.sh9}`,
-          sh9: Array.from(encoding.sh9),
-        },
-        weights: { file: `${key}/${WEIGHTS_FILE}`, sha256: prov.weights.sha256 },
-      });
+      records.push(lightingEntry({ key, role, lighting: lightings[k], passes: RELIT_PASSES, sh9: encoding.sh9, weights: { fileName: WEIGHTS_FILE, sha256: prov.weights.sha256 } }));
     }
     const h = ctx.stack.header;
-    camera = { drawn: h.camera.orbit, ...Object.fromEntries(Object.entries(h.camera).filter(([k]) => k !== 'orbit')) };
+    const { orbit, ...resolved } = h.camera;
     const { ref, id: headId, name, contentHash, license, attribution } = h.head;
-    const sample = {
-      sampleVersion: SAMPLE_VERSION,
+    const sample = buildSampleRecord({
       index,
       id,
       seed,
       head: { ref, id: headId, name, contentHash, license, attribution },
-      camera,
+      drawnCamera: orbit as object,
+      camera: resolved as CameraRecord,
       augment: { applied: false },
       lighting: triplet.draws,
       lightings: records,
       provenance: provenance ? { ...provenance, weights: { layout: provenance.weights.layout, perLighting: records.map((r) => r.weights) } } : null,
-      files: [] as string[],
+      files: [...listFiles(tmp), SAMPLE_JSON].sort(),
       run: { timingsMs: { total: Math.round(performance.now() - t0) }, createdAt: new Date().toISOString() },
-    };
-    sample.files = [...listFiles(tmp), SAMPLE_JSON].sort();
-    await writeJsonAtomic(path.join(tmp, SAMPLE_JSON), sample);
+    });
+    await writeRecord(path.join(tmp, SAMPLE_JSON), sample, SampleRecordSchema); // validated; refuses NaN/Infinity
     fs.renameSync(tmp, final);
     return sample;
   } catch (err) {

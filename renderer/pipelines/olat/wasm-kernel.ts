@@ -238,7 +238,17 @@ function readsumBody(): number[] {
   return funcBody([[1, I32], [2, V128]], c);
 }
 
-/** The module bytes; memory imported as env.memory (shared, `maxPages` pages at most). */
+/**
+ * The module bytes; memory imported as env.memory (shared, `maxPages` pages at most).
+ *
+ * Binary format (WebAssembly core spec 1.0 + SIMD + threads; all integers LEB128): the magic
+ * `\0asm` and version 1, then sections as [id, byte length, body], in id order:
+ *   1 type     two function types: (i32 x 9) -> () for relight, (i32 x 3) -> () for readsum
+ *   2 import   env.memory: kind 0x02 (memory), limits 0x03 (shared, min 1, max `maxPages`)
+ *   3 function function i has type i (0: relight, 1: readsum)
+ *   7 export   "relight" -> function 0, "readsum" -> function 1
+ *  10 code     each body: its size, local declarations (count x type), instructions, 0x0b (end)
+ */
 export function relightModuleBytes(maxPages: number): Uint8Array<ArrayBuffer> {
   const type0 = [0x60, ...uleb(9), ...new Array(9).fill(I32), 0x00];
   const type1 = [0x60, ...uleb(3), I32, I32, I32, 0x00];

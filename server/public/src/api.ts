@@ -72,6 +72,8 @@ export interface DatasetInfo {
   complete: boolean;
   index: { source: string; buildMs: number };
   facets: { heads: Facet[]; envs: Facet[]; passes: Facet[]; lightingKeys: string[] };
+  /** dataset format versions of the samples (renderer/dataset/records.ts); warning when one is not the version read */
+  format?: { reads: number; found: Record<string, number>; warning: string | null };
   passFiles: string[];
   config: { width: number | null; height: number | null; description: string | null; seed: number | null };
   provenance: Record<string, unknown>;

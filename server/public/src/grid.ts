@@ -153,6 +153,7 @@ export async function renderGrid(ctx: ViewContext, ds: string): Promise<void> {
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/datasets' }, 'Datasets'), ' › ', h('span', { 'aria-current': 'page' }, ds)),
     h('h1', null, ds),
     h('p', { class: 'muted' }, `${info.total} sample${info.total === 1 ? '' : 's'}${info.planned !== null && info.planned !== info.total ? ` of ${info.planned} planned` : ''}`, info.complete ? ' · complete' : ' · in progress or partial', info.config.width ? ` · ${info.config.width}×${info.config.height}` : '', ` · index from ${info.index.source}`, info.config.description ? ` · ${info.config.description}` : '', ' ', paint),
+    info.format?.warning ? h('p', { class: 'error', role: 'note' }, `Dataset format: ${info.format.warning}`) : '',
     filterForm,
     pager,
     page.items.length ? list : h('p', { class: 'muted' }, 'No samples match these filters.'),

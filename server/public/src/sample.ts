@@ -327,6 +327,7 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
         [
           ['Sample', `${d.id} (index ${d.index})`],
           ['Dataset seed', String(d.seed ?? '–')],
+          ['Dataset format', `${String(prov.formatVersion ?? '–')}${prov.formatNote ? ` (${String(prov.formatNote)})` : ''}`],
           ['Config content hash', h('code', { class: 'mono' }, String(prov.configContentHash ?? '–'))],
           ['Config file', String(prov.configFile ?? '–')],
           ['Generator', String(prov.generator ?? '–')],

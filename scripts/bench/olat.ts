@@ -6,14 +6,14 @@
 //     WebGL in the page), the chosen route against the direct renders as a ratio;
 //   - relighting's stack bytes read per second against this machine's measured memory bandwidth.
 import os from 'node:os';
-import { Renderer } from '../renderer/engine/renderer.js';
-import { parseSampleSpec } from '../renderer/core/spec.js';
-import { loadEnvMap } from '../renderer/assets/environment.js';
-import { makeRig, envWeights, cellMap } from '../renderer/core/rig.js';
-import { captureStack } from '../renderer/pipelines/olat/capture.js';
-import { writeStack } from '../renderer/pipelines/olat/stack-io.js';
-import { Relighter, measureMemoryBandwidth, type RelightRoute } from '../renderer/pipelines/olat/relight.js';
-import { CpuAccount, browserProcesses, browserCpuTicks, median, ms, pct, sum, type BenchContext, type Section, type Table } from './bench-lib.js';
+import { Renderer } from '../../renderer/engine/renderer.js';
+import { parseSampleSpec } from '../../renderer/core/spec.js';
+import { loadEnvMap } from '../../renderer/assets/environment.js';
+import { makeRig, envWeights, cellMap } from '../../renderer/core/rig.js';
+import { captureStack } from '../../renderer/pipelines/olat/capture.js';
+import { writeStack } from '../../renderer/pipelines/olat/stack-io.js';
+import { Relighter, measureMemoryBandwidth, type RelightRoute } from '../../renderer/pipelines/olat/relight.js';
+import { CpuAccount, browserProcesses, browserCpuTicks, median, ms, pct, sum, type BenchContext, type Section, type Table } from './lib.js';
 import path from 'node:path';
 
 const SIZE = 512;

@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type net from 'node:net';
 import type { Server } from 'node:http';
-import { parseBatchConfig, type BatchConfig, type BatchConfigInput } from '../renderer/pipelines/batch/config.js';
-import { runBatch, prepareBatch, ShardRunner, type BatchResult } from '../renderer/pipelines/batch/run.js';
-import { createApp } from '../server/app.js';
-import { JobManager, type JobView } from '../server/jobs.js';
-import { EmbeddedExecutor } from '../server/executor-embedded.js';
-import { browserProcesses, procKb, median, pct, mib, CpuAccount, type Section, type BenchContext, type Table } from './bench-lib.js';
+import { parseBatchConfig, type BatchConfig, type BatchConfigInput } from '../../renderer/pipelines/batch/config.js';
+import { runBatch, prepareBatch, ShardRunner, type BatchResult } from '../../renderer/pipelines/batch/run.js';
+import { createApp } from '../../server/app.js';
+import { JobManager, type JobView } from '../../server/jobs.js';
+import { EmbeddedExecutor } from '../../server/executor-embedded.js';
+import { browserProcesses, procKb, median, pct, mib, CpuAccount, type Section, type BenchContext, type Table } from './lib.js';
 
 const TRAINING: BatchConfigInput = {
   name: 'bench-training',

@@ -1,9 +1,9 @@
 // Shared parts of `npm run bench`: the section contract (each section is a module
-// scripts/bench-*.ts exporting a Section, listed in SECTIONS in scripts/bench.ts), statistics and
+// under scripts/bench/ exporting a Section, listed in SECTIONS in scripts/bench.ts), statistics and
 // formatting helpers, and machine probes (CPU accounting, browser memory).
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Backend } from '../renderer/engine/browser.js';
+import type { Backend } from '../../renderer/engine/browser.js';
 
 export interface BenchOptions {
   sizes: number[];
