@@ -45,8 +45,9 @@ describe('lighting conventions in the rendered image', function () {
         camera: { yawDeg: 30, pitchDeg: 10, distance: 0.75, fovYDeg: 25 },
         lighting: { environment: [{ map: 'builtin:city', rotationDeg, intensity: 1.5 }], pointLights: [] },
         passes: ['diffuse', 'normal'],
-        // Image-based light only (no sources drawn as shadowed lights): the convention under test.
-        render: { envLights: 0 },
+        // Image-based light only, unoccluded, no bounce (no sources drawn as shadowed lights): the
+        // convention under test, where diffuse is exactly SH9 irradiance / pi.
+        render: { envLights: 0, envVisibility: false, bounce: false },
       }));
       const env = await loadEnvMap('builtin:city');
       const sh = projectEnvSH9(rotateEnv(env, rotationDeg));

@@ -68,7 +68,7 @@ const { MeshBVH, SAH } = requireHere(BVH_PATH) as typeof import('three-mesh-bvh'
 type MeshBVH = MeshBVHType;
 
 /** Bumped whenever the estimator or the file format changes (part of the cache key). */
-export const VISIBILITY_VERSION = 'vls-visibility-1';
+export const VISIBILITY_VERSION = 'vls-visibility-2';
 
 export interface VisibilityInput {
   /** xyz per vertex, world/canonical frame, metres; one or more meshes concatenated. */
@@ -87,6 +87,15 @@ export interface VisibilityResult {
   bent: Float32Array;
   /** 9 per vertex (vertex-major, k inner): SH9 of V(w) max(0, n·w)/π on sh9.ts's basis. */
   transfer: Float32Array;
+  /** One-bounce interreflection: indirect shading_i = Σ weight · outgoing radiance of vertex index (CSR rows). */
+  bounce: BounceMatrix;
+}
+
+/** Sparse rows (CSR): row i is index/weight[offsets[i] .. offsets[i+1]). */
+export interface BounceMatrix {
+  offsets: Uint32Array;
+  index: Uint32Array;
+  weight: Float32Array;
 }
 
 export interface VisibilityOptions {
@@ -151,7 +160,9 @@ function makeVisibilityKernel(THREE, bvh, d) {
   }
   const ray = new THREE.Ray();
   const dir = new Float64Array(3 * R);
-  // hits[(v - base) * rays + j] = 1 where ray j of vertex v is blocked, for v in [v0, v1).
+  // hits[(v - base) * rays + j] for ray j of vertex v, v in [v0, v1): 0 = leaves the mesh;
+  // k + 1 = hits the front of the surface near vertex k (the hit triangle's nearest corner);
+  // -1 = hits a back face (the inside of the surface: no light comes from there).
   function trace(v0, v1, hits, base) {
     for (let v = v0; v < v1; v++) {
       const row = (v - base) * R;
@@ -164,7 +175,18 @@ function makeVisibilityKernel(THREE, bvh, d) {
       for (let j = 0; j < R; j++) {
         ray.origin.set(px, py, pz);
         ray.direction.set(dir[j * 3], dir[j * 3 + 1], dir[j * 3 + 2]);
-        hits[row + j] = bvh.raycastFirst(ray, THREE.DoubleSide, 0, d.maxDistance) ? 1 : 0;
+        const hit = bvh.raycastFirst(ray, THREE.DoubleSide, 0, d.maxDistance);
+        if (!hit) { hits[row + j] = 0; continue; }
+        const f = hit.face, q = hit.point;
+        let best = f.a, bestD = Infinity;
+        for (const c of [f.a, f.b, f.c]) {
+          const ex = P[c * 3] - q.x, ey = P[c * 3 + 1] - q.y, ez = P[c * 3 + 2] - q.z;
+          const dd = ex * ex + ey * ey + ez * ez;
+          if (dd < bestD) { bestD = dd; best = c; }
+        }
+        // Front or back: the ray against the corner's vertex normal (robust to winding).
+        const facing = Nrm[best * 3] * dir[j * 3] + Nrm[best * 3 + 1] * dir[j * 3 + 1] + Nrm[best * 3 + 2] * dir[j * 3 + 2];
+        hits[row + j] = facing < 0 ? best + 1 : -1;
       }
     }
   }
@@ -187,7 +209,7 @@ const ready = (async () => {
   }
   return makeVisibilityKernel(THREE, bvh, w.kernel);
 })();
-const hits = new Uint8Array(w.hits);
+const hits = new Int32Array(w.hits);
 parentPort.on('message', (m) => {
   ready.then((k) => {
     k.trace(m.v0, m.v1, hits, 0);
@@ -198,7 +220,7 @@ parentPort.on('message', (m) => {
 
 type Kernel = {
   directions(v: number, out: Float64Array): void;
-  trace(v0: number, v1: number, hits: Uint8Array, base: number): void;
+  trace(v0: number, v1: number, hits: Int32Array, base: number): void;
 };
 type KernelData = {
   positions: Float32Array;
@@ -294,9 +316,9 @@ function kernelData(input: VisibilityInput, n: number, r: Resolved): KernelData 
 // ---------------------------------------------------------------------------------------------
 // Tracing on workers
 
-async function traceOnWorkers(bvh: MeshBVH | null, d: KernelData, n: number, threads: number): Promise<Uint8Array> {
-  const hitsBuf = new SharedArrayBuffer(n * d.rays);
-  const hits = new Uint8Array(hitsBuf);
+async function traceOnWorkers(bvh: MeshBVH | null, d: KernelData, n: number, threads: number): Promise<Int32Array> {
+  const hitsBuf = new SharedArrayBuffer(n * d.rays * 4);
+  const hits = new Int32Array(hitsBuf);
   if (n === 0) return hits;
   // About 16 chunks per thread for balance (eyes and nostrils cost more than the cheek).
   const chunk = Math.max(32, Math.ceil(n / (threads * 16)));
@@ -357,9 +379,9 @@ export async function computeVisibility(input: VisibilityInput, opts: Visibility
     bvh = new MeshBVH(geom, { strategy: SAH, targetLeafSize: 4, useSharedArrayBuffer: true });
   }
   const local = makeKernel(THREE, bvh, d);
-  let hits: Uint8Array;
+  let hits: Int32Array;
   if (r.threads === 0 || n === 0) {
-    hits = new Uint8Array(n * r.rays);
+    hits = new Int32Array(n * r.rays);
     local.trace(0, n, hits, 0);
   } else {
     hits = await traceOnWorkers(bvh, d, n, r.threads);
@@ -367,8 +389,8 @@ export async function computeVisibility(input: VisibilityInput, opts: Visibility
   return project(input.normals, n, r.rays, hits, local);
 }
 
-/** Hit flags -> ao, bent normal, transfer (on this thread, with sh9.ts's own basis). */
-function project(normals: Float32Array, n: number, R: number, hits: Uint8Array, kernel: Kernel): VisibilityResult {
+/** Hit records -> ao, bent normal, transfer (on this thread, with sh9.ts's own basis) and the bounce matrix. */
+function project(normals: Float32Array, n: number, R: number, hits: Int32Array, kernel: Kernel): VisibilityResult {
   const ao = new Float32Array(n);
   const bent = new Float32Array(3 * n);
   const transfer = new Float32Array(9 * n);
@@ -417,13 +439,39 @@ function project(normals: Float32Array, n: number, R: number, hits: Uint8Array, 
     shBasis(nx, ny, nz, Y);
     for (let k = 0; k < 9; k++) transfer[v * 9 + k] = (SH_A[SH_BAND[k]] / Math.PI) * Y[k] - S[k] / R;
   }
-  return { vertexCount: n, ao, bent, transfer };
+  return { vertexCount: n, ao, bent, transfer, bounce: bounceMatrix(n, R, hits) };
+}
+
+/**
+ * One diffuse bounce: cosine-weighted rays estimate irradiance / pi as the mean radiance they see,
+ * so a ray of vertex i that lands on the front of the surface near vertex j carries 1/R of j's
+ * outgoing radiance (albedo_j x shading_j for a Lambertian surface): row i of the sparse matrix
+ * holds (j, count / R). Back-face hits carry nothing.
+ */
+function bounceMatrix(n: number, R: number, hits: Int32Array): BounceMatrix {
+  const offsets = new Uint32Array(n + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  const row = new Map<number, number>();
+  for (let v = 0; v < n; v++) {
+    row.clear();
+    for (let j = 0; j < R; j++) {
+      const h = hits[v * R + j];
+      if (h > 0) row.set(h - 1, (row.get(h - 1) ?? 0) + 1);
+    }
+    for (const k of [...row.keys()].sort((a, b) => a - b)) {
+      index.push(k);
+      weight.push(row.get(k)! / R);
+    }
+    offsets[v + 1] = index.length;
+  }
+  return { offsets, index: Uint32Array.from(index), weight: Float32Array.from(weight) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Disk cache
 
-const MAGIC = Buffer.from('VLSVIS\u0000\u0001', 'latin1'); // 8 bytes
+const MAGIC = Buffer.from('VLSVIS\u0000\u0002', 'latin1'); // 8 bytes
 const HEADER_BYTES = 8 + 4 + 4 + 32 + 32; // magic, vertexCount, floats per vertex, key, payload sha256
 const FLOATS_PER_VERTEX = 1 + 3 + 9;
 
@@ -458,11 +506,17 @@ export function visibilityCacheKey(input: VisibilityInput, opts: VisibilityOptio
 
 function encode(res: VisibilityResult, key: string): Buffer {
   const n = res.vertexCount;
-  const payload = Buffer.alloc(n * FLOATS_PER_VERTEX * 4);
+  const nnz = res.bounce.index.length;
+  const payload = Buffer.alloc(n * FLOATS_PER_VERTEX * 4 + 4 + (n + 1) * 4 + nnz * 8);
   let o = 0;
   for (const arr of [res.ao, res.bent, res.transfer]) {
     for (let i = 0; i < arr.length; i++, o += 4) payload.writeFloatLE(arr[i], o);
   }
+  payload.writeUInt32LE(nnz, o);
+  o += 4;
+  for (let i = 0; i <= n; i++, o += 4) payload.writeUInt32LE(res.bounce.offsets[i], o);
+  for (let i = 0; i < nnz; i++, o += 4) payload.writeUInt32LE(res.bounce.index[i], o);
+  for (let i = 0; i < nnz; i++, o += 4) payload.writeFloatLE(res.bounce.weight[i], o);
   const head = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(n, 8);
@@ -478,14 +532,28 @@ function decode(buf: Buffer, key: string, n: number): VisibilityResult | string 
   if (buf.readUInt32LE(8) !== n || buf.readUInt32LE(12) !== FLOATS_PER_VERTEX) return `header says ${buf.readUInt32LE(8)} vertices x ${buf.readUInt32LE(12)} floats, expected ${n} x ${FLOATS_PER_VERTEX}`;
   if (!buf.subarray(16, 48).equals(Buffer.from(key, 'hex'))) return 'key mismatch';
   const payload = buf.subarray(HEADER_BYTES);
-  if (payload.length !== n * FLOATS_PER_VERTEX * 4) return `payload is ${payload.length} bytes, expected ${n * FLOATS_PER_VERTEX * 4}`;
+  const fixed = n * FLOATS_PER_VERTEX * 4;
+  if (payload.length < fixed + 4) return `payload is ${payload.length} bytes, expected at least ${fixed + 4}`;
+  const nnz = payload.readUInt32LE(fixed);
+  const expected = fixed + 4 + (n + 1) * 4 + nnz * 8;
+  if (payload.length !== expected) return `payload is ${payload.length} bytes, expected ${expected}`;
   if (!crypto.createHash('sha256').update(payload).digest().equals(buf.subarray(48, 80))) return 'payload checksum mismatch';
   const read = (off: number, len: number): Float32Array => {
     const a = new Float32Array(len);
     for (let i = 0; i < len; i++) a[i] = payload.readFloatLE((off + i) * 4);
     return a;
   };
-  return { vertexCount: n, ao: read(0, n), bent: read(n, 3 * n), transfer: read(4 * n, 9 * n) };
+  const u32 = (off: number, len: number): Uint32Array => {
+    const a = new Uint32Array(len);
+    for (let i = 0; i < len; i++) a[i] = payload.readUInt32LE(off + i * 4);
+    return a;
+  };
+  const base = fixed + 4;
+  const offsets = u32(base, n + 1);
+  const index = u32(base + (n + 1) * 4, nnz);
+  const weight = new Float32Array(nnz);
+  for (let i = 0; i < nnz; i++) weight[i] = payload.readFloatLE(base + (n + 1) * 4 + nnz * 4 + i * 4);
+  return { vertexCount: n, ao: read(0, n), bent: read(n, 3 * n), transfer: read(4 * n, 9 * n), bounce: { offsets, index, weight } };
 }
 
 const inFlight = new Map<string, Promise<CachedVisibilityResult>>();
@@ -524,4 +592,25 @@ export function cachedVisibility(input: VisibilityInput, cacheDir: string, opts:
   };
   p.then(clear, clear);
   return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shadow rays at render time (renderer/assets/bounce.ts)
+
+/** Whether a ray from `o` along unit `d` hits the mesh within `maxDistance` (a BVH built once). */
+export type Occluder = (ox: number, oy: number, oz: number, dx: number, dy: number, dz: number, maxDistance: number) => boolean;
+
+export function createOccluder(input: VisibilityInput): Occluder {
+  checkInput(input);
+  if (input.indices.length === 0) return () => false;
+  const geom = new THREE.BufferGeometry();
+  geom.setAttribute('position', new THREE.BufferAttribute(input.positions, 3));
+  geom.setIndex(new THREE.BufferAttribute(input.indices.slice(), 1));
+  const bvh = new MeshBVH(geom, { strategy: SAH, targetLeafSize: 4 });
+  const ray = new THREE.Ray();
+  return (ox, oy, oz, dx, dy, dz, maxDistance) => {
+    ray.origin.set(ox, oy, oz);
+    ray.direction.set(dx, dy, dz);
+    return bvh.raycastFirst(ray, THREE.DoubleSide, 0, maxDistance) !== null;
+  };
 }

@@ -14,7 +14,8 @@
  * power-weighted RMS angular spread exceeds `maxSpreadDeg` is not one light (a bright sky): its
  * core is looked for at the next level. In a region each pixel keeps at most the growth level
  * (its hue kept: L * min(1, low / Y)) and the excess goes to the light. The `maxLights` most
- * powerful regions become lights; the rest stays in the residual untouched.
+ * powerful regions become lights; the rest stays in the residual untouched. Slots left over
+ * split the widest lights at their power median (an area source as several lights).
  */
 
 import { type EnvImage, type RGB, type Vec3, pixelSolidAngle } from './latlong.js';
@@ -44,6 +45,8 @@ export interface ExtractLightsOptions {
   minShare?: number;
   /** Regions whose RMS angular spread exceeds this (degrees) are not one light (default 12): skies stay image based. */
   maxSpreadDeg?: number;
+  /** Spare light slots split sources wider than this (degrees, default 3) at their power median (default on). */
+  splitSpreadDeg?: number;
 }
 
 export interface ExtractLightsResult {
@@ -63,6 +66,7 @@ export function extractLights(env: EnvImage, opts: ExtractLightsOptions = {}): E
   const lowRatio = opts.lowRatio ?? 8;
   const minShare = opts.minShare ?? 0.02;
   const maxSpreadDeg = opts.maxSpreadDeg ?? 12;
+  const splitSpreadDeg = opts.splitSpreadDeg ?? 3;
   const W = env.width;
   const H = env.height;
   const d = env.data;
@@ -140,7 +144,22 @@ export function extractLights(env: EnvImage, opts: ExtractLightsOptions = {}): E
     }
   }
   candidates.sort((a, b) => b.power - a.power);
-  for (const c of candidates.slice(0, maxLights)) {
+  const chosen = candidates.slice(0, maxLights);
+  // Spare slots go to the widest sources: a region split in two at its power median (along its
+  // longer axis) gives two lights, so a softbox shades, highlights and shadows as an area, not a
+  // point. Split while a light is wider than `splitSpreadDeg` and slots remain.
+  const minSplit = (splitSpreadDeg * Math.PI) / 180;
+  while (chosen.length < maxLights) {
+    let widest = -1;
+    for (let i = 0; i < chosen.length; i++) {
+      if (chosen[i].light.spread > minSplit && chosen[i].pixels.length >= 2 && (widest < 0 || chosen[i].light.spread * chosen[i].power > chosen[widest].light.spread * chosen[widest].power)) widest = i;
+    }
+    if (widest < 0) break;
+    const parts = split(chosen[widest]);
+    if (!parts) break;
+    chosen.splice(widest, 1, ...parts);
+  }
+  for (const c of chosen) {
     for (const p of c.pixels) {
       const o = p * 3;
       const k = Y[p] > c.low ? c.low / Y[p] : 1;
@@ -150,6 +169,68 @@ export function extractLights(env: EnvImage, opts: ExtractLightsOptions = {}): E
     }
     extracted += c.power;
     lights.push(c.light);
+  }
+
+  /** Splits a region at the power median along the longer axis of its tangent-plane spread. */
+  function split(c: (typeof candidates)[number]): (typeof candidates)[number][] | null {
+    const [cx, cy, cz] = c.light.direction;
+    // Tangent basis around the light's direction.
+    const ref = Math.abs(cy) < 0.9 ? [0, 1, 0] : [1, 0, 0];
+    let tx = ref[1] * cz - ref[2] * cy;
+    let ty = ref[2] * cx - ref[0] * cz;
+    let tz = ref[0] * cy - ref[1] * cx;
+    const tl = Math.hypot(tx, ty, tz);
+    tx /= tl;
+    ty /= tl;
+    tz /= tl;
+    const bx = cy * tz - cz * ty;
+    const by = cz * tx - cx * tz;
+    const bz = cx * ty - cy * tx;
+    const a: number[] = [];
+    const b: number[] = [];
+    const w: number[] = [];
+    let ma = 0;
+    let mb = 0;
+    let sw = 0;
+    for (const p of c.pixels) {
+      const x = p % W;
+      const y = (p - x) / W;
+      const th = (Math.PI * (y + 0.5)) / H;
+      const phi = 2 * Math.PI * ((x + 0.5) / W - 0.5);
+      const dx = Math.sin(th) * Math.cos(phi);
+      const dy = Math.cos(th);
+      const dz = Math.sin(th) * Math.sin(phi);
+      const wt = Math.max(0, Y[p] - c.low) * om[y];
+      a.push(dx * tx + dy * ty + dz * tz);
+      b.push(dx * bx + dy * by + dz * bz);
+      w.push(wt);
+      ma += wt * a[a.length - 1];
+      mb += wt * b[b.length - 1];
+      sw += wt;
+    }
+    if (!(sw > 0)) return null;
+    ma /= sw;
+    mb /= sw;
+    let va = 0;
+    let vb = 0;
+    for (let i = 0; i < w.length; i++) {
+      va += w[i] * (a[i] - ma) ** 2;
+      vb += w[i] * (b[i] - mb) ** 2;
+    }
+    const key = va >= vb ? a : b;
+    const order = c.pixels.map((_, i) => i).sort((i, j) => key[i] - key[j] || c.pixels[i] - c.pixels[j]);
+    let acc = 0;
+    let cut = 0;
+    while (cut < order.length - 1 && acc + w[order[cut]] < sw / 2) acc += w[order[cut++]];
+    cut = Math.max(1, Math.min(order.length - 1, cut));
+    const halves = [order.slice(0, cut), order.slice(cut)].map((idx) => idx.map((i) => c.pixels[i]));
+    const out: (typeof candidates)[number][] = [];
+    for (const pixels of halves) {
+      const dsc = describe(pixels, c.low);
+      if (!dsc || !(dsc.power > 0)) return null;
+      out.push({ pixels, power: dsc.power, low: c.low, light: dsc.light });
+    }
+    return out;
   }
 
   /** The light a region's excess over `low` makes, its luminance power and its RMS angular spread. */

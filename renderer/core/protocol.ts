@@ -79,6 +79,8 @@ export interface PageRenderRequest {
   lightSlots: number;
   /** Directional-light slots for environment sources (>= environment.lights.length; the rest dark). */
   envLightSlots: number;
+  /** Per-vertex indirect shading of this render (float32 RGBA per vertex, renderer/assets/bounce.ts), or null. */
+  bounceUrl: string | null;
   shadowMapSize: number;
   modes: RenderModeName[];
   /** POST target for the packed pixel buffer. */

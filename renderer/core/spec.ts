@@ -102,6 +102,12 @@ export const RenderOptionsSchema = z
      * ambient occlusion darkens the environment's reflection. false = unoccluded.
      */
     envVisibility: z.boolean().default(true),
+    /**
+     * One diffuse interreflection bounce per vertex (renderer/assets/bounce.ts: the head lights
+     * itself, with shadow rays), added to the diffuse shading. Needs the head's visibility
+     * precompute (computed when this or envVisibility is on). false = direct light only.
+     */
+    bounce: z.boolean().default(true),
     shadowMapSize: z.number().int().min(64).max(4096).default(1024),
     /** Babylon PBR translucency (light through thin skin); changes beauty, see README. */
     subsurface: z.boolean().default(false),

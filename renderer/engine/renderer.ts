@@ -14,7 +14,39 @@ import { resolveCamera, type ResolvedCamera } from '../core/camera.js';
 import { modesFor } from '../develop/passes/index.js';
 import type { SampleSpec } from '../core/spec.js';
 import { VIS_STRIDE, type PageRenderRequest, type PageRenderResult, type PageOlatLight, type PageOlatResult, type PageHead } from '../core/protocol.js';
-import { cachedVisibility } from '../assets/visibility.js';
+import { cachedVisibility, createOccluder, type VisibilityInput, type VisibilityResult, type Occluder } from '../assets/visibility.js';
+import { bounceShading } from '../assets/bounce.js';
+import sharp from 'sharp';
+
+/** What the bounce of each render needs of a head (Renderer.ensureVisibility). */
+interface HeadLightTransport {
+  input: VisibilityInput;
+  vis: VisibilityResult;
+  occluder: Occluder;
+  albedo: [number, number, number];
+  bias: number;
+}
+
+/** Mean linear albedo of a head: its albedo map (sRGB decoded exactly) times the descriptor's factor. */
+async function meanAlbedo(file: string | undefined, factor: [number, number, number]): Promise<[number, number, number]> {
+  if (!file) return [...factor];
+  const { data, info } = await sharp(file).removeAlpha().resize(256, 256, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  const lin = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+  const sum = [0, 0, 0];
+  const n = info.width * info.height;
+  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) sum[c] += lin(data[p * info.channels + c] / 255);
+  return [(sum[0] / n) * factor[0], (sum[1] / n) * factor[1], (sum[2] / n) * factor[2]];
+}
+
+function bboxDiagonal(p: Float32Array): number {
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < p.length; i++) {
+    lo[i % 3] = Math.min(lo[i % 3], p[i]);
+    hi[i % 3] = Math.max(hi[i % 3], p[i]);
+  }
+  return Math.hypot(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
+}
 
 /** Rays per vertex of the environment visibility (renderer/assets/visibility.ts). */
 const VISIBILITY_RAYS = 128;
@@ -176,33 +208,38 @@ export class Renderer {
     return withTimeout(Promise.race([p, failed]), timeoutMs, what).finally(() => this.failureWaiters.delete(waiter));
   }
 
-  private visibility = new Map<string, Promise<void>>();
+  private visibility = new Map<string, Promise<HeadLightTransport>>();
+  private bounceSerial = 0;
 
   /**
    * Once per head and page: the page's vertices go to renderer/assets/visibility.ts (ray traced,
-   * cached on disk by geometry) and the per-vertex transfer comes back as vertex attributes.
+   * cached on disk by geometry) and the per-vertex transfer comes back as vertex attributes; the
+   * geometry, its occluder and the head's mean albedo stay here for the bounce of each render.
    */
-  private ensureVisibility(head: PageHead): Promise<void> {
+  private ensureVisibility(head: PageHead, albedoFile: string | undefined): Promise<HeadLightTransport> {
     let p = this.visibility.get(head.key);
     if (!p) {
       p = (async () => {
         const g = await this.page.evaluate((h) => window.vls.headGeometry(h), head);
-        if (g.hasVisibility) return;
         const buf = (b64: string) => Buffer.from(b64, 'base64');
         const bytes = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
         const input = { positions: new Float32Array(bytes(buf(g.positions))), normals: new Float32Array(bytes(buf(g.normals))), indices: new Uint32Array(bytes(buf(g.indices))) };
         const t0 = performance.now();
         const vis = await cachedVisibility(input, path.join(this.opts.cacheRoot, 'visibility'), { rays: VISIBILITY_RAYS });
         const n = vis.vertexCount;
-        const packed = new Float32Array(n * VIS_STRIDE);
-        for (let i = 0; i < n; i++) {
-          packed.set(vis.transfer.subarray(i * 9, i * 9 + 9), i * VIS_STRIDE);
-          packed[i * VIS_STRIDE + 9] = vis.ao[i];
+        if (!g.hasVisibility) {
+          const packed = new Float32Array(n * VIS_STRIDE);
+          for (let i = 0; i < n; i++) {
+            packed.set(vis.transfer.subarray(i * 9, i * 9 + 9), i * VIS_STRIDE);
+            packed[i * VIS_STRIDE + 9] = vis.ao[i];
+          }
+          const key = `vis:${head.key}`;
+          this.server.putBlob(key, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength));
+          await this.page.evaluate((h, url) => window.vls.setHeadVisibility(h, url), head, this.server.blobUrl(key));
         }
-        this.opts.log?.(`environment visibility of ${head.key}: ${n} vertices, ${vis.fromCache ? 'cached' : `computed in ${((performance.now() - t0) / 1000).toFixed(1)} s`}`);
-        const key = `vis:${head.key}`;
-        this.server.putBlob(key, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength));
-        await this.page.evaluate((h, url) => window.vls.setHeadVisibility(h, url), head, this.server.blobUrl(key));
+        const albedo = await meanAlbedo(albedoFile, head.material.albedoFactor);
+        this.opts.log?.(`light transport of head ${head.key}: ${n} vertices, ${vis.fromCache ? 'cached' : `ray traced in ${((performance.now() - t0) / 1000).toFixed(1)} s`}, mean albedo ${albedo.map((v) => v.toFixed(3)).join(' ')}`);
+        return { input, vis, occluder: createOccluder(input), albedo, bias: 1e-4 * bboxDiagonal(input.positions) };
       })();
       p.catch(() => this.visibility.delete(head.key));
       this.visibility.set(head.key, p);
@@ -216,7 +253,20 @@ export class Renderer {
     const camera = resolveCamera({ ...spec.camera, width: spec.width, height: spec.height });
     const env = await prepareEnvironment(spec.lighting.environment, spec.render.envCubeSize, spec.render.envLights);
     const pageHead = toPageHead(head, (f) => this.server.fileUrl(f), spec.render.subsurface);
-    if (env && spec.render.envVisibility) await this.guard(this.ensureVisibility(pageHead), 'computing the head\'s environment visibility', 600_000);
+    const lit = env !== null || spec.lighting.pointLights.length > 0;
+    const transport = lit && (spec.render.envVisibility || spec.render.bounce) ? await this.guard(this.ensureVisibility(pageHead, head.files.albedo), "computing the head's light transport", 600_000) : null;
+    let bounceUrl: string | null = null;
+    if (transport && spec.render.bounce) {
+      const k = env?.intensity ?? 0;
+      const indirect = bounceShading(transport.input, transport.vis, transport.occluder, transport.albedo, {
+        sh: env ? Array.from(env.sh, (v) => v * k) : null,
+        distant: env ? env.lights.map((l) => ({ direction: l.direction, irradiance: [l.irradiance[0] * k, l.irradiance[1] * k, l.irradiance[2] * k] as [number, number, number] })) : [],
+        points: spec.lighting.pointLights.map((l) => ({ position: l.position, color: l.color, intensity: l.intensity })),
+      }, transport.bias);
+      const key = `bounce:${head.contentHash}`;
+      this.server.putBlob(key, Buffer.from(indirect.buffer, indirect.byteOffset, indirect.byteLength));
+      bounceUrl = `${this.server.blobUrl(key)}?r=${++this.bounceSerial}`;
+    }
     let environment: PageRenderRequest['environment'] = null;
     if (env) {
       if (!this.server.hasBlob(env.key)) this.server.putBlob(env.key, env.blob);
@@ -241,6 +291,7 @@ export class Renderer {
       pointLights: spec.lighting.pointLights.map((l) => ({ position: l.position, color: l.color, intensity: l.intensity, radius: l.radius })),
       lightSlots: Math.max(spec.render.lightSlots, spec.lighting.pointLights.length),
       envLightSlots: environment ? spec.render.envLights : 0,
+      bounceUrl,
       shadowMapSize: spec.render.shadowMapSize,
       modes,
       uploadUrl: upload.url,

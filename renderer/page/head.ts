@@ -29,6 +29,8 @@ export interface LoadedHead {
   geometry(): { positions: Float32Array; normals: Float32Array; indices: Uint32Array };
   /** Per-vertex environment visibility (VIS_STRIDE floats per vertex, in geometry() order). */
   setVisibility(data: Float32Array): void;
+  /** Per-vertex indirect shading of this render (4 floats per vertex, geometry() order). */
+  setBounce(data: Float32Array | null): void;
   hasVisibility: boolean;
 }
 
@@ -38,7 +40,8 @@ function loadTexture(url: string, scene: Scene, flipV: boolean, srgb: boolean): 
     const tex: Texture = new Texture(
       url,
       scene,
-      { noMipmap: false, invertY: flipV, gammaSpace: srgb,
+      // sRGB maps decoded exactly by the GPU (and mipmapped in linear), not by pow(x, 2.2) in the shader.
+      { noMipmap: false, invertY: flipV, gammaSpace: srgb, useSRGBBuffer: srgb,
         onLoad: () => resolve(tex),
         onError: (msg?: string) => reject(new Error(`texture ${url} failed to load: ${msg ?? 'decode error'}`)) },
     );
@@ -174,6 +177,14 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
       }
       return { positions, normals, indices };
     },
+    setBounce(data: Float32Array | null) {
+      let vo = 0;
+      for (const mesh of meshes) {
+        const n = mesh.getTotalVertices();
+        (mesh as Mesh).updateVerticesData('vlsBounce', data ? data.subarray(vo * 4, (vo + n) * 4) : new Float32Array(n * 4));
+        vo += n;
+      }
+    },
     setVisibility(data: Float32Array) {
       let vo = 0;
       for (const mesh of meshes) {
@@ -184,6 +195,7 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
           for (let i = 0; i < n; i++) a.set(part.subarray(i * VIS_STRIDE + k * 4, i * VIS_STRIDE + k * 4 + 4), i * 4);
           (mesh as Mesh).setVerticesData(`vlsVis${k}`, a, false, 4);
         }
+        (mesh as Mesh).setVerticesData('vlsBounce', new Float32Array(n * 4), true, 4);
         vo += n;
       }
       head.hasVisibility = true;

@@ -104,6 +104,8 @@ export function setEnvLights(sources: PageEnvLight[], slots: number, intensity: 
     light.diffuse = color;
     light.specular = color;
     light.intensity = peak * intensity;
+    // Not light.radius = spread: Babylon's roughness widening (Karis 2013) measured worse against
+    // Cycles on the studio scenes (26.45 vs 26.49 dB, energy 0.972 vs 0.985).
     if (shadow.getShadowMap()!.getSize().width !== shadowMapSize) shadow.getShadowMap()!.resize(shadowMapSize);
     shadow.getShadowMap()!.renderList = meshes;
     envLights.push(entry);

@@ -10,6 +10,7 @@ import type { LoadedHead } from './head.js';
 import { engine, scene, variant, isContextLost, activateHead, placeCamera, yieldToEventLoop } from './scene.js';
 import { ensureTargets, rttKey } from './targets.js';
 import { disablePointLights, spotEntry, spotPool } from './lights.js';
+import { visState } from './pass-plugin.js';
 import { flipRows, halfBytes, upload } from './readback.js';
 import { passState } from './pass-plugin.js';
 import { RENDER_MODES, type RenderModeName } from '../core/render-modes.js';
@@ -277,6 +278,9 @@ export async function olat(req: PageOlatRequest): Promise<PageOlatResult> {
   plain.renderList = head.meshes;
   placeCamera(req.camera);
   disablePointLights();
+  // Direct light of the rig only: no residual occlusion, no bounce left over from a render.
+  visState.on = false;
+  visState.bounce = false;
   for (const m of head.meshes) m.receiveShadows = true;
 
   // Bounding sphere of the head around each light's aim point: sets the cones and depth ranges.

@@ -15,7 +15,7 @@ export const passState = { mode: RENDER_MODES.beauty as number };
  * per-vertex transfer attributes, whether it is on for this render, and the residual's radiance SH9
  * (core/sh9.ts layout, world axes) it is applied to.
  */
-export const visState = { enabledMaterials: new Set<number>(), on: false, sh: new Array<number>(27).fill(0) };
+export const visState = { enabledMaterials: new Set<number>(), on: false, bounce: false, sh: new Array<number>(27).fill(0) };
 
 export class IntrinsicPassPlugin extends MaterialPluginBase {
   constructor(material: Material) {
@@ -29,7 +29,7 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
   }
 
   override getAttributes(attributes: string[]): void {
-    if (visState.enabledMaterials.has(this._material.uniqueId)) attributes.push('vlsVis0', 'vlsVis1', 'vlsVis2');
+    if (visState.enabledMaterials.has(this._material.uniqueId)) attributes.push('vlsVis0', 'vlsVis1', 'vlsVis2', 'vlsBounce');
   }
 
   override getClassName(): string {
@@ -39,22 +39,23 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
   override getUniforms() {
     const sh = Array.from({ length: 9 }, (_, k) => ({ name: `vlsSH${k}`, size: 3, type: 'vec3' }));
     return {
-      ubo: [{ name: 'vlsMode', size: 1, type: 'float' }, { name: 'vlsVisOn', size: 1, type: 'float' }, ...sh],
-      fragment: '#ifdef VLS_PASSES\nuniform float vlsMode;\nuniform float vlsVisOn;\n' + sh.map((u) => `uniform vec3 ${u.name};\n`).join('') + '#endif\n',
+      ubo: [{ name: 'vlsMode', size: 1, type: 'float' }, { name: 'vlsVisOn', size: 1, type: 'float' }, { name: 'vlsBounceOn', size: 1, type: 'float' }, ...sh],
+      fragment: '#ifdef VLS_PASSES\nuniform float vlsMode;\nuniform float vlsVisOn;\nuniform float vlsBounceOn;\n' + sh.map((u) => `uniform vec3 ${u.name};\n`).join('') + '#endif\n',
     };
   }
 
   override bindForSubMesh(uniformBuffer: UniformBuffer): void {
     uniformBuffer.updateFloat('vlsMode', passState.mode);
     uniformBuffer.updateFloat('vlsVisOn', visState.on ? 1 : 0);
+    uniformBuffer.updateFloat('vlsBounceOn', visState.bounce ? 1 : 0);
     for (let k = 0; k < 9; k++) uniformBuffer.updateFloat3(`vlsSH${k}`, visState.sh[k * 3], visState.sh[k * 3 + 1], visState.sh[k * 3 + 2]);
   }
 
   override getCustomCode(shaderType: string): Record<string, string> | null {
     if (shaderType === 'vertex') {
       return {
-        CUSTOM_VERTEX_DEFINITIONS: '#ifdef VLS_VIS\nattribute vec4 vlsVis0;\nattribute vec4 vlsVis1;\nattribute vec4 vlsVis2;\nvarying vec4 vVlsVis0;\nvarying vec4 vVlsVis1;\nvarying vec4 vVlsVis2;\n#endif\n',
-        CUSTOM_VERTEX_MAIN_END: '#ifdef VLS_VIS\nvVlsVis0 = vlsVis0;\nvVlsVis1 = vlsVis1;\nvVlsVis2 = vlsVis2;\n#endif\n',
+        CUSTOM_VERTEX_DEFINITIONS: '#ifdef VLS_VIS\nattribute vec4 vlsVis0;\nattribute vec4 vlsVis1;\nattribute vec4 vlsVis2;\nattribute vec4 vlsBounce;\nvarying vec4 vVlsVis0;\nvarying vec4 vVlsVis1;\nvarying vec4 vVlsVis2;\nvarying vec4 vVlsBounce;\n#endif\n',
+        CUSTOM_VERTEX_MAIN_END: '#ifdef VLS_VIS\nvVlsVis0 = vlsVis0;\nvVlsVis1 = vlsVis1;\nvVlsVis2 = vlsVis2;\nvVlsBounce = vlsBounce;\n#endif\n',
       };
     }
     if (shaderType !== 'fragment') return null;
@@ -66,12 +67,18 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
 varying vec4 vVlsVis0;
 varying vec4 vVlsVis1;
 varying vec4 vVlsVis2;
+varying vec4 vVlsBounce;
 #endif
 `,
       // Environment visibility of the image-based residual (the bright sources are shadowed
       // lights): diffuse x (shadowed / unshadowed irradiance at the interpolated vertex normal),
       // so the normal map's detail stays; specular x the occlusion of Lagarde & de Rousiers 2014.
       CUSTOM_FRAGMENT_BEFORE_FINALCOLORCOMPOSITION: `
+#if defined(VLS_VIS)
+  // One diffuse interreflection bounce (renderer/assets/bounce.ts), per vertex: indirect
+  // shading x albedo, part of what albedo multiplies like any diffuse light.
+  if (vlsBounceOn > 0.5) finalDiffuse += max(vVlsBounce.rgb, vec3(0.0)) * surfaceAlbedo.rgb;
+#endif
 #if defined(VLS_VIS) && defined(REFLECTION) && defined(NORMAL)
   if (vlsVisOn > 0.5) {
     vec3 vlsN = normalize(vNormalW);

@@ -31,6 +31,13 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
     head.material.environmentIntensity = 0;
   }
 
+  visState.bounce = false;
+  if (req.bounceUrl && head.hasVisibility) {
+    const res = await fetch(req.bounceUrl);
+    if (!res.ok) throw new Error(`bounce ${req.bounceUrl} failed to load: HTTP ${res.status}`);
+    head.setBounce(new Float32Array(await res.arrayBuffer()));
+    visState.bounce = true;
+  }
   const { aa, plain } = ensureTargets(req.width, req.height, req.msaa);
   aa.renderList = head.meshes;
   plain.renderList = head.meshes;
