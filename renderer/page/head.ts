@@ -8,6 +8,7 @@ import { Texture } from '@babylonjs/core/Materials/Textures/texture.js';
 import { TransformNode } from '@babylonjs/core/Meshes/transformNode.js';
 import { Matrix, Vector3, Quaternion } from '@babylonjs/core/Maths/math.vector.js';
 import { Color3 } from '@babylonjs/core/Maths/math.color.js';
+import { Constants } from '@babylonjs/core/Engines/constants.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 import { IntrinsicPassPlugin, visState } from './pass-plugin.js';
@@ -89,6 +90,10 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
   mat.metallic = 0;
   // Point lights + environment sources (up to 8 + 8) in one pass.
   mat.maxSimultaneousLights = 16;
+  // Burley diffuse with the specular roughness (Babylon's "legacy" model; Babylon 9's default is
+  // energy-preserving Oren-Nayar at diffuse roughness 0, i.e. Lambert): the Disney/Principled
+  // diffuse that Cycles' Principled BSDF uses, so lights shade like the path-traced reference.
+  mat.brdf.baseDiffuseModel = Constants.MATERIAL_DIFFUSE_MODEL_LEGACY;
   mat.roughness = desc.material.roughness;
   mat.albedoColor = new Color3(...desc.material.albedoFactor);
   // F0 = 0.04-from-IOR * colour: express the requested F0 through the IOR.

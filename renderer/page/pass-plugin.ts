@@ -74,6 +74,17 @@ varying vec4 vVlsBounce;
       // lights): diffuse x (shadowed / unshadowed irradiance at the interpolated vertex normal),
       // so the normal map's detail stays; specular x the occlusion of Lagarde & de Rousiers 2014.
       CUSTOM_FRAGMENT_BEFORE_FINALCOLORCOMPOSITION: `
+#if defined(REFLECTION) && !defined(UNLIT)
+  // Burley diffuse under the environment too (lights use it: head.ts): Babylon's SH irradiance is
+  // Lambert's. Burley's directional albedo under uniform light, with F_D90 at the mean L.H of a
+  // cosine-weighted hemisphere, (1 + (F_D90 - 1)(1 - N.V)^5)(1 + (F_D90 - 1)/21), scales it.
+  {
+    float vlsNv = clamp(dot(normalW, viewDirectionW), 0.0, 1.0);
+    float vlsFd90 = 0.5 + roughness * (1.0 + 0.666667 * vlsNv);
+    float vlsFv = pow(1.0 - vlsNv, 5.0);
+    finalIrradiance *= (1.0 + (vlsFd90 - 1.0) * vlsFv) * (1.0 + (vlsFd90 - 1.0) / 21.0);
+  }
+#endif
 #if defined(VLS_VIS)
   // One diffuse interreflection bounce (renderer/assets/bounce.ts), per vertex: indirect
   // shading x albedo, part of what albedo multiplies like any diffuse light.

@@ -9,6 +9,7 @@
 # Blender's own equirect lookup returns our renderer's radiance for every direction (no mapping).
 # Writes one 32-bit linear RGBA EXR per seed (A = coverage with a transparent film) and
 # <scene>.result.json with timings and the head-placement check.
+import os
 import json
 import math
 import sys
@@ -248,6 +249,9 @@ sc.view_settings.exposure = 0.0
 sc.view_settings.gamma = 1.0
 cy = sc.cycles
 cy.device = "CPU"
+# Diagnostics only (never set by the bench): VLS_CYCLES_MAX_BOUNCES=0 renders direct light only.
+if os.environ.get("VLS_CYCLES_MAX_BOUNCES"):
+    cy.max_bounces = int(os.environ["VLS_CYCLES_MAX_BOUNCES"])
 cy.samples = S["spp"]
 cy.use_adaptive_sampling = False
 cy.use_denoising = False
