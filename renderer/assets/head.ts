@@ -10,6 +10,7 @@ import type { PageHead, Vec3 } from '../core/protocol.js';
 import { PROJECT_ROOT } from '../io/paths.js';
 import { resolveAssetPath } from '../io/asset-roots.js';
 import { ensureProceduralHead } from './procedural-head/index.js';
+import { ensureIctHead, isIctRef, parseIctRef, type IctHeadParams } from './ict/index.js';
 import { formatZodIssues, readJsonFile } from '../io/json-file.js';
 import { checkMeshGeometry, gltfExternalFiles } from './mesh-check.js';
 
@@ -44,6 +45,25 @@ export const HeadDescriptorSchema = z
         specularF0: z.number().min(0).max(0.2).default(0.028),
       })
       .default({ albedoFactor: [1, 1, 1], roughness: 0.5, specularF0: 0.028 }),
+    /** Per-part materials of multi-mesh heads (mesh = node/mesh name in the file); absent: one material. */
+    parts: z
+      .array(
+        z
+          .object({
+            mesh: z.string().min(1),
+            kind: z.string().min(1),
+            albedo: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)]).default([1, 1, 1]),
+            roughness: z.number().min(0.02).max(1).default(0.5),
+            f0: z.number().min(0).max(0.2).default(0.028),
+            alpha: z.number().min(0).max(1).default(1),
+            /** The part takes the head's maps and material (the skin). */
+            headMaps: z.boolean().default(false),
+            /** sRGB albedo image of this part, relative to baseDir. */
+            albedoMap: z.string().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
     license: z.string().optional(),
     attribution: z.string().optional(),
   })
@@ -55,6 +75,10 @@ export interface ResolvedHead {
   descriptorPath: string;
   descriptor: HeadDescriptor;
   files: { mesh: string; albedo?: string; normal?: string; specular?: string; roughness?: string };
+  /** Albedo images of the descriptor's parts, by part index. */
+  partFiles?: Record<number, string>;
+  /** What an ICT head reference drew (every weight), for the sample's metadata. */
+  ictParams?: IctHeadParams;
   /** sha256 over the descriptor and every file it names. */
   contentHash: string;
   specularMapMean: number | null;
@@ -121,17 +145,25 @@ export function headDescriptorFiles(ref: string, opts: { cwd?: string } = {}): s
     const m = d.maps[k];
     if (m) out.push(path.resolve(base, m));
   }
+  for (const p of d.parts ?? []) if (p.albedoMap) out.push(path.resolve(base, p.albedoMap));
   return out;
 }
 
 /**
- * Resolves a head reference: 'procedural' (built-in), a folder with head.json, or a path to a
+ * Resolves a head reference: 'procedural' (built-in), 'ict' / 'ict:<seed>' / 'ict:{options}' (a drawn
+ * ICT Face Model identity, renderer/assets/ict/), a folder with head.json, or a path to a
  * descriptor file. Relative paths resolve against `cwd` then the project root.
  */
 export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?: string } = {}): Promise<ResolvedHead> {
   let target = ref;
+  let ictParams: IctHeadParams | undefined;
   if (ref === 'procedural' || ref === 'builtin:procedural') {
     target = await ensureProceduralHead(opts.cacheRoot ?? path.join(PROJECT_ROOT, 'output', '.cache'));
+  } else if (isIctRef(ref)) {
+    // 'ict' (seed 0), 'ict:<seed>' or 'ict:{options}': a drawn ICT identity, built and cached.
+    const r = await ensureIctHead(parseIctRef(ref), { cacheRoot: opts.cacheRoot ?? path.join(PROJECT_ROOT, 'output', '.cache') });
+    target = r.dir;
+    ictParams = r.params;
   } else if (!path.isAbsolute(ref)) {
     const fromCwd = path.resolve(opts.cwd ?? process.cwd(), ref);
     target = fs.existsSync(fromCwd) ? fromCwd : path.resolve(PROJECT_ROOT, ref);
@@ -149,7 +181,11 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
     const m = d.maps[k];
     if (m) files[k] = path.resolve(base, m);
   }
-  for (const [role, file] of Object.entries(files)) {
+  const partFiles: Record<number, string> = {};
+  (d.parts ?? []).forEach((p, i) => {
+    if (p.albedoMap) partFiles[i] = path.resolve(base, p.albedoMap);
+  });
+  for (const [role, file] of [...Object.entries(files), ...Object.entries(partFiles).map(([i, f]) => [`parts.${i}.albedoMap`, f])]) {
     if (!fs.existsSync(file)) throw new Error(`head ${d.id}: ${role} file ${file} (named in ${descriptorPath}) does not exist`);
   }
   const ext = path.extname(files.mesh).toLowerCase();
@@ -160,12 +196,24 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
     if (role !== 'mesh') await checkImage(file, role);
     hash.update(role).update(fs.readFileSync(file));
   }
+  for (const [i, file] of Object.entries(partFiles)) {
+    await checkImage(file, `parts.${i}.albedoMap`);
+    hash.update(`part${i}`).update(fs.readFileSync(file));
+  }
   let specularMapMean: number | null = null;
   if (files.specular) {
     const stats = await sharp(files.specular).stats();
     specularMapMean = stats.channels[0].mean / 255;
   }
-  return { descriptorPath, descriptor: d, files, contentHash: hash.digest('hex'), specularMapMean };
+  return {
+    descriptorPath,
+    descriptor: d,
+    files,
+    ...(Object.keys(partFiles).length ? { partFiles } : {}),
+    ...(ictParams ? { ictParams } : {}),
+    contentHash: hash.digest('hex'),
+    specularMapMean,
+  };
 }
 
 /** The page's view of a head: URLs instead of paths, frame and material resolved. */
@@ -193,5 +241,19 @@ export function toPageHead(h: ResolvedHead, urlFor: (file: string) => string, su
       specularMapScale: h.specularMapMean ? 1 / Math.max(h.specularMapMean, 1e-3) : 1,
       subsurface,
     },
+    ...(d.parts
+      ? {
+          parts: d.parts.map((p, i) => ({
+            meshName: p.mesh,
+            kind: p.kind,
+            albedo: p.albedo as Vec3,
+            roughness: p.roughness,
+            f0: p.f0,
+            alpha: p.alpha,
+            headMaps: p.headMaps,
+            ...(h.partFiles?.[i] ? { albedoMap: urlFor(h.partFiles[i]) } : {}),
+          })),
+        }
+      : {}),
   };
 }

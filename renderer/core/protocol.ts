@@ -27,6 +27,28 @@ export interface PageHead {
     specularMapScale: number;
     subsurface: boolean;
   };
+  /**
+   * Optional per-part materials (multi-mesh heads such as the ICT model): each loaded mesh whose
+   * name is `meshName` gets its own PBR material; meshes not listed keep the head material.
+   */
+  parts?: PagePart[];
+}
+
+export interface PagePart {
+  meshName: string;
+  /** 'skin' | 'eye' | 'teeth' | 'mouth' | 'lashes' (or another head's own kinds). */
+  kind: string;
+  /** Linear albedo (multiplies albedoMap when there is one). */
+  albedo: Vec3;
+  roughness: number;
+  /** Dielectric reflectance at normal incidence. */
+  f0: number;
+  /** Opacity (1 = opaque; below 1 the part is alpha blended). */
+  alpha?: number;
+  /** The part uses the head's maps and material (the skin). */
+  headMaps?: boolean;
+  /** sRGB albedo texture URL of this part. */
+  albedoMap?: string;
 }
 
 export interface PageCamera {

@@ -1,4 +1,5 @@
-// Minimal glTF 2.0 binary (GLB) writer for a single indexed triangle mesh.
+// Minimal glTF 2.0 binary (GLB) writer for a single indexed triangle mesh (encodeGlb) or several
+// meshes with their own materials (encodeGlbParts, the ICT head).
 //
 // Layout: one buffer (the GLB BIN chunk) holding POSITION, NORMAL, TEXCOORD_0
 // and the indices, one bufferView per attribute (target 34962 ARRAY_BUFFER for
@@ -171,4 +172,88 @@ export function readAccessor(parsed: ParsedGlb, index: number): Float32Array | U
     default:
       throw new Error(`readAccessor: unsupported componentType ${acc.componentType}`);
   }
+}
+
+/** One part of a multi-mesh GLB: its own node, mesh (one primitive) and material. */
+export interface GlbPartInput {
+  /** Node and mesh name (the page finds the part's material by it). */
+  name: string;
+  materialName: string;
+  positions: Float32Array;
+  normals: Float32Array;
+  uvs: Float32Array;
+  indices: Uint32Array | Uint16Array;
+  /** Base colour factor and roughness of the glTF material (the page may override them). */
+  baseColor?: [number, number, number, number];
+  roughness?: number;
+}
+
+/**
+ * A GLB with several meshes and materials (one node per part, one scene). Same buffer layout
+ * rules as encodeGlb (4-byte aligned views, float32 attributes, min/max on POSITION).
+ */
+export function encodeGlbParts(parts: GlbPartInput[], generator = 'virtual-light-stage gltf-write'): Buffer {
+  if (parts.length === 0) throw new Error('encodeGlbParts: no parts');
+  const chunks: { bytes: Uint8Array; target: number }[] = [];
+  const accessors: Record<string, unknown>[] = [];
+  const meshes: Record<string, unknown>[] = [];
+  const materials: Record<string, unknown>[] = [];
+  const nodes: Record<string, unknown>[] = [];
+  for (const [pi, p] of parts.entries()) {
+    const n = p.positions.length / 3;
+    if (!Number.isInteger(n) || n === 0) throw new Error(`encodeGlbParts: part ${p.name}: positions length must be a positive multiple of 3`);
+    if (p.normals.length !== n * 3 || p.uvs.length !== n * 2) throw new Error(`encodeGlbParts: part ${p.name}: attribute length mismatch`);
+    if (p.indices.length === 0 || p.indices.length % 3 !== 0) throw new Error(`encodeGlbParts: part ${p.name}: indices length must be a positive multiple of 3`);
+    for (let i = 0; i < p.indices.length; i++) if (p.indices[i] >= n) throw new Error(`encodeGlbParts: part ${p.name}: index ${p.indices[i]} out of range (${n} vertices)`);
+    const base = chunks.length;
+    const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    chunks.push({ bytes: bytes(p.positions), target: ARRAY_BUFFER }, { bytes: bytes(p.normals), target: ARRAY_BUFFER }, { bytes: bytes(p.uvs), target: ARRAY_BUFFER }, { bytes: bytes(p.indices), target: ELEMENT_ARRAY_BUFFER });
+    const r = minMax(p.positions, 3);
+    accessors.push(
+      { bufferView: base, componentType: FLOAT, count: n, type: 'VEC3', min: r.min, max: r.max },
+      { bufferView: base + 1, componentType: FLOAT, count: n, type: 'VEC3' },
+      { bufferView: base + 2, componentType: FLOAT, count: n, type: 'VEC2' },
+      { bufferView: base + 3, componentType: p.indices instanceof Uint16Array ? UNSIGNED_SHORT : UNSIGNED_INT, count: p.indices.length, type: 'SCALAR' },
+    );
+    meshes.push({ name: p.name, primitives: [{ attributes: { POSITION: base, NORMAL: base + 1, TEXCOORD_0: base + 2 }, indices: base + 3, material: pi, mode: 4 }] });
+    materials.push({ name: p.materialName, pbrMetallicRoughness: { baseColorFactor: p.baseColor ?? [1, 1, 1, 1], metallicFactor: 0, roughnessFactor: p.roughness ?? 0.5 } });
+    nodes.push({ mesh: pi, name: p.name });
+  }
+  const bufferViews: Record<string, unknown>[] = [];
+  let offset = 0;
+  for (const c of chunks) {
+    offset = pad4(offset);
+    bufferViews.push({ buffer: 0, byteOffset: offset, byteLength: c.bytes.byteLength, target: c.target });
+    offset += c.bytes.byteLength;
+  }
+  const binLength = pad4(offset);
+  const bin = Buffer.alloc(binLength, 0);
+  chunks.forEach((c, i) => bin.set(c.bytes, bufferViews[i].byteOffset as number));
+  const gltf = {
+    asset: { version: '2.0', generator },
+    scene: 0,
+    scenes: [{ nodes: nodes.map((_, i) => i) }],
+    nodes,
+    meshes,
+    materials,
+    accessors,
+    bufferViews,
+    buffers: [{ byteLength: binLength }],
+  };
+  const jsonRaw = Buffer.from(JSON.stringify(gltf), 'utf8');
+  const jsonLength = pad4(jsonRaw.length);
+  const total = 12 + 8 + jsonLength + 8 + binLength;
+  const out = Buffer.alloc(total);
+  out.writeUInt32LE(GLB_MAGIC, 0);
+  out.writeUInt32LE(2, 4);
+  out.writeUInt32LE(total, 8);
+  out.writeUInt32LE(jsonLength, 12);
+  out.writeUInt32LE(CHUNK_JSON, 16);
+  out.fill(0x20, 20, 20 + jsonLength);
+  jsonRaw.copy(out, 20);
+  const binHeader = 20 + jsonLength;
+  out.writeUInt32LE(binLength, binHeader);
+  out.writeUInt32LE(CHUNK_BIN, binHeader + 4);
+  bin.copy(out, binHeader + 8);
+  return out;
 }

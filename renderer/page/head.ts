@@ -12,6 +12,7 @@ import { Constants } from '@babylonjs/core/Engines/constants.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 import { IntrinsicPassPlugin, visState } from './pass-plugin.js';
+import { applyPartMaterials } from './materials.js';
 import { VertexBuffer } from '@babylonjs/core/Buffers/buffer.js';
 import { Material } from '@babylonjs/core/Materials/material.js';
 import type { Mesh } from '@babylonjs/core/Meshes/mesh.js';
@@ -138,6 +139,8 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
   await Promise.all(loads);
   new IntrinsicPassPlugin(mat);
   for (const mesh of meshes) mesh.material = mat;
+  // Multi-part heads (PageHead.parts): their own materials, see materials.ts.
+  const partMats = await applyPartMaterials(scene, desc, meshes, mat);
 
   const head: LoadedHead = {
     meshes,
@@ -206,6 +209,10 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
       head.hasVisibility = true;
       visState.enabledMaterials.add(mat.uniqueId);
       mat.markAsDirty(Material.AttributesDirtyFlag);
+      for (const pm of partMats) {
+        visState.enabledMaterials.add(pm.uniqueId);
+        pm.markAsDirty(Material.AttributesDirtyFlag);
+      }
     },
     setEnabled(on: boolean) {
       root.setEnabled(on);

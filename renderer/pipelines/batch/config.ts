@@ -12,6 +12,34 @@ import { parseWithSchema } from '../../core/validation.js';
 import { CameraSimSchema } from '../../develop/camera-sim.js';
 import { MAX_CAMERA_DISTANCE, MAX_TARGET_M, MIN_CAMERA_DISTANCE, MAX_ANGLE_DEG } from '../../core/spec.js';
 import { nameFromFile, safeNameSchema } from '../../core/names.js';
+import { IctSourceSchema, ictRef, isIctRef, parseIctRef } from '../../assets/ict/params.js';
+
+/**
+ * One entry of `heads`: a reference string, or `{ "source": "ict", ...options }` (the ICT face
+ * model, renderer/assets/ict/params.ts). Objects are checked field by field (errors name e.g.
+ * heads.0.expressions.fixed.jawOpen) and become the equivalent "ict:{...}" string, so the parsed
+ * config holds strings only. An ICT reference without a seed draws a new identity per sample.
+ */
+const HeadEntrySchema = z
+  .union([z.string().min(1), z.looseObject({ source: z.literal('ict') })])
+  .superRefine((v, ctx) => {
+    if (typeof v === 'string') {
+      if (!isIctRef(v)) return;
+      try {
+        parseIctRef(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      return;
+    }
+    const r = IctSourceSchema.safeParse(v);
+    if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path as PropertyKey[], message: i.message });
+  })
+  .transform((v) => {
+    if (typeof v === 'string') return v;
+    const { source: _source, ...opts } = IctSourceSchema.parse(v);
+    return ictRef(opts);
+  });
 
 /**
  * Upper bounds of counts and sizes: what one machine can plan (the planner keeps a list of the
@@ -153,11 +181,11 @@ export const BatchConfigSchema = z
       .describe('Dataset name: default output folder output/<name>. Default: the config file name without .json.'),
     description: z.string().optional().describe('Free text, copied into the dataset card.'),
     heads: z
-      .array(z.string().min(1))
+      .array(HeadEntrySchema)
       .min(1)
       .max(MAX_LIST)
       .default(['procedural'])
-      .describe("Head references, drawn uniformly per sample: 'procedural' or a head folder/descriptor (relative to the working directory, then the project root). Default ['procedural']."),
+      .describe("Head references, drawn uniformly per sample: 'procedural', a head folder/descriptor (relative to the working directory, then the project root), or the ICT face model: 'ict' or { source: 'ict', sigma, truncation, identity, expressions, gaze, blink, skin, textureSize } draws a new identity, expression and skin per sample (from the sample seed; needs ../shared/assets/heads/ict_facekit), 'ict:<seed>' / a seed in the object fixes one. Default ['procedural']."),
     envMaps: z
       .array(z.string().min(1))
       .min(1)

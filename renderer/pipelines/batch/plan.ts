@@ -4,6 +4,7 @@
 //
 // Streams (independent: changing e.g. the lighting options does not move the camera draws):
 //   'head'     -> head pick
+//   'identity' -> the ICT draw seed (one uint32) when the picked head is an ICT reference without a seed
 //   'camera'   -> yaw, pitch, roll, distance, fovY, target jitter x, y, z (in that order)
 //   'augment'  -> crop on/off, crop scale, crop x, crop y (always all four, even when off)
 //   'lighting' -> sampleLightingTriplet (forks: beta, X_i, X_j, X_k, Y), see shared/lighting.ts
@@ -17,6 +18,7 @@ import { LIGHTING_INDEPENDENT_PASSES } from '../../core/passes.js';
 import { PROJECT_ROOT } from '../../io/paths.js';
 import type { BatchConfig } from './config.js';
 import type { OrbitCamera } from '../../core/camera.js';
+import { ictRef, isIctRef, parseIctRef, sampleIctParams, type IctHeadParams } from '../../assets/ict/params.js';
 
 export type Vec3 = [number, number, number];
 
@@ -60,6 +62,12 @@ export interface PlannedSample {
   head: string;
   /** index of `head` in config.heads */
   headIndex: number;
+  /**
+   * What an ICT head drew for this sample (every identity, expression, gaze and blink weight,
+   * skin and iris parameters); absent for other heads. `head` is then the full "ict:{...seed}"
+   * reference that rebuilds exactly this head.
+   */
+  headParams?: IctHeadParams;
   camera: PlannedCamera;
   augment: CropPlan;
   lighting: {
@@ -205,7 +213,14 @@ export function planSample(config: BatchConfig, index: number): PlannedSample {
 
   const rHead = Rng.forSample(seed, index, 'head');
   const headIndex = config.heads.length === 1 ? 0 : rHead.int(0, config.heads.length - 1);
-  const head = config.heads[headIndex];
+  let head = config.heads[headIndex];
+  let headParams: IctHeadParams | undefined;
+  if (isIctRef(head)) {
+    const opts = parseIctRef(head);
+    // A new identity per sample unless the config fixed a seed.
+    if (opts.seed === undefined) head = ictRef({ ...opts, seed: Rng.forSample(seed, index, 'identity').nextUint32() });
+    headParams = sampleIctParams(parseIctRef(head));
+  }
   const camera = planCamera(config, Rng.forSample(seed, index, 'camera'));
   const augment = planCrop(config, Rng.forSample(seed, index, 'augment'));
 
@@ -254,6 +269,7 @@ export function planSample(config: BatchConfig, index: number): PlannedSample {
     seed,
     head,
     headIndex,
+    ...(headParams ? { headParams } : {}),
     camera,
     augment,
     lighting: {

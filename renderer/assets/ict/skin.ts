@@ -1,0 +1,413 @@
+// Node-only (pure maths on a loaded model). Skin and eye textures in the ICT UV layout.
+//
+// The skin map holds UDIM tiles 0 (face) and 1 (back of the head, neck, ears, sockets) side by
+// side (width = 2 x height; mesh.ts maps u -> u/2). Each texel is tied to a point of the neutral
+// surface by rasterising the skin triangles into the map (a position map, once per model), and
+// everything is computed from that point (cm, source frame) and the ICT landmarks: regions
+// (lips from the outer-lip landmarks, brows from the brow landmarks, nose, cheeks, ears, eye
+// surround, T-zone, mouth and eye sockets from the vertex ranges), 3D noise (seamless across
+// UV seams).
+//
+// Albedo: a two-layer pigment model per channel: reflectance = base * exp(-(M k_eu + P k_pheo +
+// H k_hb)), melanin M from the tone parameter (0 very light .. 1 very dark), haemoglobin H
+// (redder lips, cheeks, nose, ears), plus eyebrows, optional freckles. ITA (individual
+// typology angle) of the albedo spans > 55 deg (tone 0) to < -30 deg (tone 1).
+import { linearToSrgb8, srgbDecode } from '../../core/color.js';
+import { noise3, smoothstep, clamp01, lerp } from '../procedural-head/noise.js';
+import type { IctModel } from './model.js';
+import { ICT_MATERIAL_PARTS, ICT_RANGES } from './mesh.js';
+import type { IctEyeParams, IctSkinParams } from './params.js';
+
+// ---- colour science helpers ----
+
+/** CIE L*a*b* (D65) of a linear sRGB colour. */
+export function linearRgbToLab(r: number, g: number, b: number): [number, number, number] {
+  const X = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+  const Y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  const Z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116);
+  const fx = f(X);
+  const fy = f(Y);
+  const fz = f(Z);
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
+/** Individual typology angle (deg) of a linear sRGB colour: atan((L* - 50) / b*). */
+export function itaDeg(r: number, g: number, b: number): number {
+  const [L, , bb] = linearRgbToLab(r, g, b);
+  return (Math.atan2(L - 50, bb) * 180) / Math.PI;
+}
+
+const BASE = [0.86, 0.74, 0.66];
+const K_EU = [0.32, 0.52, 0.8];
+const K_PHEO = [0.05, 0.18, 0.45];
+const K_HB = [0.03, 0.42, 0.32];
+
+/** Melanin concentration of a tone parameter (0..1). */
+export function melaninOf(tone: number): number {
+  return 0.12 + 7 * Math.pow(clamp01(tone), 1.6);
+}
+
+/** Linear albedo of skin with melanin M, pheomelanin share p and haemoglobin H. */
+export function pigmentAlbedo(M: number, p: number, H: number, out: number[] = [0, 0, 0]): number[] {
+  const eu = M * (1 - 0.35 * p);
+  const ph = M * 0.35 * p + 0.25 * p;
+  for (let c = 0; c < 3; c++) out[c] = BASE[c] * Math.exp(-(eu * K_EU[c] + ph * K_PHEO[c] + H * K_HB[c]));
+  return out;
+}
+
+/** The cheek albedo of a skin draw (what the ITA statistics use). */
+export function cheekAlbedo(s: IctSkinParams): number[] {
+  return pigmentAlbedo(melaninOf(s.tone), s.pheomelanin, 0.6 * s.haemoglobin);
+}
+
+// ---- the position map (once per model and size) ----
+
+interface PositionMap {
+  W: number;
+  H: number;
+  /** neutral point (cm) per texel, NaN where no triangle covers it (after dilation: few). */
+  pos: Float32Array;
+  nrm: Float32Array;
+  /** 0 none, 1 skin, 2 mouth socket, 3 eye socket */
+  tag: Uint8Array;
+}
+
+const posMaps = new Map<string, PositionMap>();
+
+function positionMap(model: IctModel, S: number): PositionMap {
+  const key = `${model.key}:${S}`;
+  const hit = posMaps.get(key);
+  if (hit) return hit;
+  const W = 2 * S;
+  const H = S;
+  const pos = new Float32Array(W * H * 3).fill(NaN);
+  const nrm = new Float32Array(W * H * 3);
+  const tag = new Uint8Array(W * H);
+  const P = model.neutral;
+  // Vertex normals of the skin (neutral).
+  const vn = new Float64Array(P.length);
+  const skinTris: number[] = [];
+  for (let t = 0; t < model.triMat.length; t++) {
+    const m = ICT_MATERIAL_PARTS[model.materials[model.triMat[t]]];
+    if (m?.kind !== 'skin') continue;
+    skinTris.push(t);
+    const [a, b, c] = [model.triPos[t * 3] * 3, model.triPos[t * 3 + 1] * 3, model.triPos[t * 3 + 2] * 3];
+    const ux = P[b] - P[a], uy = P[b + 1] - P[a + 1], uz = P[b + 2] - P[a + 2];
+    const vx = P[c] - P[a], vy = P[c + 1] - P[a + 1], vz = P[c + 2] - P[a + 2];
+    const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
+    for (const o of [a, b, c]) {
+      vn[o] += nx;
+      vn[o + 1] += ny;
+      vn[o + 2] += nz;
+    }
+  }
+  const inRange = (i: number, [a, b]: readonly [number, number]) => i >= a && i <= b;
+  for (const t of skinTris) {
+    const vi = [model.triPos[t * 3], model.triPos[t * 3 + 1], model.triPos[t * 3 + 2]];
+    const ti = [model.triUv[t * 3], model.triUv[t * 3 + 1], model.triUv[t * 3 + 2]];
+    const tg = vi.every((i) => inRange(i, ICT_RANGES.mouthSocket)) ? 2 : vi.every((i) => inRange(i, ICT_RANGES.eyeSocketL) || inRange(i, ICT_RANGES.eyeSocketR)) ? 3 : 1;
+    // texel coordinates (x right, y down)
+    const xs = ti.map((k) => (model.uvs[k * 2] / 2) * W - 0.5);
+    const ys = ti.map((k) => (1 - model.uvs[k * 2 + 1]) * H - 0.5);
+    const x0 = Math.max(0, Math.floor(Math.min(...xs))), x1 = Math.min(W - 1, Math.ceil(Math.max(...xs)));
+    const y0 = Math.max(0, Math.floor(Math.min(...ys))), y1 = Math.min(H - 1, Math.ceil(Math.max(...ys)));
+    const den = (ys[1] - ys[2]) * (xs[0] - xs[2]) + (xs[2] - xs[1]) * (ys[0] - ys[2]);
+    if (Math.abs(den) < 1e-12) continue;
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) {
+        const l0 = ((ys[1] - ys[2]) * (x - xs[2]) + (xs[2] - xs[1]) * (y - ys[2])) / den;
+        const l1 = ((ys[2] - ys[0]) * (x - xs[2]) + (xs[0] - xs[2]) * (y - ys[2])) / den;
+        const l2 = 1 - l0 - l1;
+        if (l0 < -1e-6 || l1 < -1e-6 || l2 < -1e-6) continue;
+        const o = (y * W + x) * 3;
+        for (let k = 0; k < 3; k++) {
+          pos[o + k] = l0 * P[vi[0] * 3 + k] + l1 * P[vi[1] * 3 + k] + l2 * P[vi[2] * 3 + k];
+          nrm[o + k] = l0 * vn[vi[0] * 3 + k] + l1 * vn[vi[1] * 3 + k] + l2 * vn[vi[2] * 3 + k];
+        }
+        const nl = Math.hypot(nrm[o], nrm[o + 1], nrm[o + 2]) || 1;
+        for (let k = 0; k < 3; k++) nrm[o + k] /= nl;
+        tag[y * W + x] = tg;
+      }
+    }
+  }
+  // Dilate 4 texels so mip levels and bilinear lookups at island edges see sensible values.
+  for (let it = 0; it < 4; it++) {
+    const src = tag.slice();
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if (src[y * W + x]) continue;
+        for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+          const xx = x + dx, yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= W || yy >= H || !src[yy * W + xx]) continue;
+          const s = (yy * W + xx) * 3, d = (y * W + x) * 3;
+          for (let k = 0; k < 3; k++) {
+            pos[d + k] = pos[s + k];
+            nrm[d + k] = nrm[s + k];
+          }
+          tag[y * W + x] = src[yy * W + xx];
+          break;
+        }
+      }
+    }
+  }
+  const pm = { W, H, pos, nrm, tag };
+  posMaps.set(key, pm);
+  return pm;
+}
+
+// ---- regions ----
+
+function segDist(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
+  const dx = bx - ax, dy = by - ay;
+  const t = clamp01(((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy || 1));
+  return Math.hypot(px - ax - t * dx, py - ay - t * dy);
+}
+
+function pointInPolygon(x: number, y: number, poly: number[][]): boolean {
+  let inside = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [xi, yi] = poly[i];
+    const [xj, yj] = poly[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function polyDist(x: number, y: number, poly: number[][]): number {
+  let d = Infinity;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) d = Math.min(d, segDist(x, y, poly[j][0], poly[j][1], poly[i][0], poly[i][1]));
+  return d;
+}
+
+export interface IctSkinTextures {
+  width: number;
+  height: number;
+  /** sRGB 8-bit RGB */
+  albedo: Uint8Array;
+  /** tangent-space normal (OpenGL convention), 8-bit RGB */
+  normal: Uint8Array;
+  /** 8-bit grey */
+  specular: Uint8Array;
+  roughness: Uint8Array;
+  /** mean linear albedo of the cheeks (the ITA reference patch) */
+  cheek: number[];
+}
+
+/** Skin maps of one skin draw at tile size S (atlas 2S x S). Deterministic. */
+export function buildIctSkinTextures(model: IctModel, skin: IctSkinParams, S: number): IctSkinTextures {
+  const pm = positionMap(model, S);
+  const { W, H, pos, nrm, tag } = pm;
+  const L = (i: number) => {
+    const v = model.landmarks[i];
+    return [model.neutral[v * 3], model.neutral[v * 3 + 1], model.neutral[v * 3 + 2]];
+  };
+  const lipPoly = Array.from({ length: 12 }, (_, k) => L(48 + k));
+  const lipZ = Math.min(...lipPoly.map((p) => p[2])) - 0.8;
+  const browL = [17, 18, 19, 20, 21].map(L);
+  const browR = [22, 23, 24, 25, 26].map(L);
+  const noseTip = L(30);
+  const eyeC = [
+    [3.195, 3.616, 8.441],
+    [-3.195, 3.616, 8.441],
+  ];
+  const seed = skin.noiseSeed % 100000;
+  const M0 = melaninOf(skin.tone);
+  const albedo = new Uint8Array(W * H * 3);
+  const normal = new Uint8Array(W * H * 3);
+  const specular = new Uint8Array(W * H);
+  const roughness = new Uint8Array(W * H);
+  const height = new Float32Array(W * H);
+  const col = [0, 0, 0];
+  let cheekSum = [0, 0, 0];
+  let cheekN = 0;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const t = y * W + x;
+      const o = t * 3;
+      const px = pos[o], py = pos[o + 1], pz = pos[o + 2];
+      if (!Number.isFinite(px)) {
+        albedo.set([128, 100, 90], o);
+        normal.set([128, 128, 255], o);
+        specular[t] = 100;
+        roughness[t] = 140;
+        continue;
+      }
+      const tg = tag[t];
+      const ax = Math.abs(px);
+      const front = smoothstep(2, 6, pz) * smoothstep(-0.2, 0.4, nrm[o + 2]);
+      // regions
+      let lips = 0;
+      if (pz > lipZ && tg === 1) {
+        const d = polyDist(px, py, lipPoly);
+        lips = pointInPolygon(px, py, lipPoly) ? 1 : 0;
+        lips = lips ? smoothstep(0, 0.12, d) * 0.5 + 0.5 : 0.5 * (1 - smoothstep(0, 0.1, d));
+        lips *= smoothstep(lipZ, lipZ + 0.5, pz);
+      }
+      const cheeks = front * Math.exp(-(((ax - 4.3) / 1.7) ** 2 + ((py + 0.2) / 1.6) ** 2));
+      const nose = front * Math.exp(-((px / 1.3) ** 2 + ((py - noseTip[1] - 0.3) / 1.8) ** 2 + ((pz - noseTip[2]) / 2.5) ** 2));
+      const ears = smoothstep(6.3, 7.2, ax) * smoothstep(-4, -1.5, py) * (1 - smoothstep(5.5, 7.5, py)) * (1 - smoothstep(4, 6, pz));
+      const ec = px > 0 ? eyeC[0] : eyeC[1];
+      const de = Math.hypot(px - ec[0], (py - ec[1]) * 1.3, (pz - ec[2]) * 0.5);
+      const eyeRing = tg === 1 ? smoothstep(1.0, 1.5, de) * (1 - smoothstep(1.6, 2.6, de)) : 0;
+      const bl = px > 0 ? browR : browL;
+      let bd = Infinity;
+      let along = 0;
+      for (let k = 0; k + 1 < bl.length; k++) {
+        const d = segDist(px, py, bl[k][0], bl[k][1], bl[k + 1][0], bl[k + 1][1]);
+        if (d < bd) {
+          bd = d;
+          along = (k + 0.5) / (bl.length - 1);
+        }
+      }
+      const inner = px > 0 ? 1 - along : along; // 1 at the inner (medial) end
+      const browHalf = 0.32 + 0.18 * inner;
+      const brows = tg === 1 && pz > 6 ? (1 - smoothstep(browHalf * 0.6, browHalf, bd + 0.15 * Math.max(0, py - bl[2][1]))) : 0;
+      const tzone = front * (Math.exp(-((px / 2.2) ** 2) - (((py - 7) / 3) ** 2)) + nose);
+      const scalp = smoothstep(8, 11, py) * (1 - front);
+      // pigment
+      const mott = noise3(px * 0.9, py * 0.9, pz * 0.9, seed) * 0.6 + noise3(px * 3.1, py * 3.1, pz * 3.1, seed + 7) * 0.4;
+      let M = M0 * (1 + 0.08 * mott + 0.12 * eyeRing - 0.35 * lips + 0.05 * scalp);
+      let Hb = skin.haemoglobin * (0.45 + 0.55 * cheeks + 0.35 * nose + 0.45 * ears + 1.4 * lips + 0.1 * mott);
+      if (skin.freckles > 0) {
+        const fz = front * smoothstep(-1, 2, py) * (1 - smoothstep(6, 9, py));
+        const f = noise3(px * 7, py * 7, pz * 7, seed + 31) + 0.5 * noise3(px * 13, py * 13, pz * 13, seed + 37);
+        M += fz * skin.freckles * (0.6 + 1.2 * M0) * smoothstep(0.28, 0.5, f);
+      }
+      pigmentAlbedo(M, skin.pheomelanin, Hb, col);
+      if (tg === 2) {
+        // mouth socket: mucosa, dark red, shaded
+        col[0] = 0.22; col[1] = 0.045; col[2] = 0.04;
+      } else if (tg === 3) {
+        col[0] = 0.55; col[1] = 0.22; col[2] = 0.2;
+      }
+      // eyebrows: hair over skin, strand noise along the brow
+      if (brows > 0) {
+        const hair = 0.5 + 0.5 * noise3(px * 14 + py * 3, py * 40 - px * 8, pz * 14, seed + 71);
+        const m = Math.min(1, brows * (0.55 + 0.45 * skin.browDensity) * (0.5 + 0.7 * hair));
+        const dk = skin.browDarkness;
+        const hc = [lerp(0.09, 0.012, dk), lerp(0.05, 0.009, dk), lerp(0.025, 0.007, dk)];
+        for (let c = 0; c < 3; c++) col[c] = lerp(col[c], hc[c], 0.95 * m);
+      }
+      if (cheeks > 0.8 && tg === 1) {
+        for (let c = 0; c < 3; c++) cheekSum[c] += col[c];
+        cheekN++;
+      }
+      albedo[o] = linearToSrgb8(col[0]);
+      albedo[o + 1] = linearToSrgb8(col[1]);
+      albedo[o + 2] = linearToSrgb8(col[2]);
+      // specular / roughness
+      const sn = noise3(px * 2, py * 2, pz * 2, seed + 13);
+      const oil = skin.oiliness;
+      let spec = 0.45 + 0.3 * oil * tzone + 0.2 * lips - 0.25 * brows - 0.1 * scalp + 0.05 * sn;
+      let rough = 0.58 - 0.15 * oil * tzone - 0.2 * lips + 0.15 * brows + 0.05 * scalp + 0.04 * sn;
+      if (tg === 2) {
+        spec = 0.5;
+        rough = 0.3;
+      }
+      specular[t] = Math.round(clamp01(spec) * 255);
+      roughness[t] = Math.round(Math.min(0.9, Math.max(0.15, rough)) * 255);
+      // pores: small pits (fbm of cell-scale noise), fewer on lips, none on brows
+      const pore = noise3(px * 14, py * 14, pz * 14, seed + 91) + 0.5 * noise3(px * 31, py * 31, pz * 31, seed + 97);
+      height[t] = (tg === 1 ? 1 - 0.7 * lips : 0.3) * (0.004 * pore - 0.006 * smoothstep(0.25, 0.6, pore) * (0.5 + 0.8 * nose + 0.4 * cheeks));
+    }
+  }
+  // Normal map from the height field: gradients over the 3D distance between neighbouring texels.
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const t = y * W + x;
+      const xl = Math.max(0, x - 1), xr = Math.min(W - 1, x + 1), yu = Math.max(0, y - 1), yd = Math.min(H - 1, y + 1);
+      const dist = (a: number, b: number) => Math.hypot(pos[a * 3] - pos[b * 3], pos[a * 3 + 1] - pos[b * 3 + 1], pos[a * 3 + 2] - pos[b * 3 + 2]);
+      const a = y * W + xl, b = y * W + xr, c = yu * W + x, d = yd * W + x;
+      const du = dist(a, b), dv = dist(c, d);
+      // Neighbours on another UV island (seams) are far apart in 3D: flat there.
+      const gT = du > 0 && du < 0.2 ? (height[b] - height[a]) / du : 0;
+      // B points to image up (decreasing y): dh/dB = (h[up] - h[down]) / dv.
+      const gB = dv > 0 && dv < 0.2 ? (height[c] - height[d]) / dv : 0;
+      const nl = Math.sqrt(gT * gT + gB * gB + 1);
+      const o = t * 3;
+      normal[o] = Math.round((0.5 - (0.5 * gT) / nl) * 255);
+      normal[o + 1] = Math.round((0.5 - (0.5 * gB) / nl) * 255);
+      normal[o + 2] = Math.round((0.5 + 0.5 / nl) * 255);
+    }
+  }
+  const cheek = cheekN > 0 ? cheekSum.map((v) => v / cheekN) : cheekAlbedo(skin);
+  return { width: W, height: H, albedo, normal, specular, roughness, cheek };
+}
+
+// ---- eyes ----
+
+/** Linear iris colour of a pigment parameter (0 blue .. 0.5 green/hazel .. 1 dark brown). */
+export function irisColour(p: number): number[] {
+  const stops: [number, number[]][] = [
+    [0, [0.16, 0.3, 0.5]],
+    [0.3, [0.15, 0.2, 0.17]],
+    [0.5, [0.17, 0.15, 0.07]],
+    [0.7, [0.2, 0.1, 0.035]],
+    [1, [0.05, 0.025, 0.012]],
+  ];
+  for (let i = 1; i < stops.length; i++) {
+    if (p <= stops[i][0]) {
+      const t = (p - stops[i - 1][0]) / (stops[i][0] - stops[i - 1][0]);
+      return stops[i].map((_, c) => lerp(stops[i - 1][1][c], stops[i][1][c], t));
+    }
+  }
+  return stops[stops.length - 1][1];
+}
+
+/** Radius (UV units) of the limbus on the ICT eyeball shell (measured: the cornea edge, ~30 deg). */
+export const ICT_LIMBUS_UV = 0.12;
+
+/** Eye albedo (sRGB RGB, S x S) for the outer eyeball shell: sclera, limbus, iris, pupil. */
+export function buildIctEyeTexture(eyes: IctEyeParams, S: number): Uint8Array {
+  const out = new Uint8Array(S * S * 3);
+  const ic = irisColour(eyes.iris);
+  const seed = eyes.noiseSeed % 100000;
+  const R = ICT_LIMBUS_UV;
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const u = (x + 0.5) / S - 0.5;
+      const v = (y + 0.5) / S - 0.5;
+      const d = Math.hypot(u, v);
+      const ang = Math.atan2(v, u);
+      let c: number[];
+      if (d < R) {
+        const r = d / R;
+        const fib = noise3(Math.cos(ang) * 9, Math.sin(ang) * 9, r * 3, seed) * 0.5 + noise3(Math.cos(ang) * 23, Math.sin(ang) * 23, r * 2, seed + 5) * 0.5;
+        const collarette = Math.exp(-(((r - eyes.pupil - 0.12) / 0.06) ** 2));
+        const k = 1 + 0.45 * fib + 0.35 * collarette;
+        c = ic.map((a) => a * k);
+        // limbal ring
+        const limb = smoothstep(0.78, 1, r);
+        c = c.map((a) => a * (1 - 0.7 * limb));
+        if (r < eyes.pupil) c = [0.012, 0.012, 0.014];
+        else {
+          const e = smoothstep(eyes.pupil, eyes.pupil + 0.04, r);
+          c = c.map((a) => lerp(0.012, a, e));
+        }
+      } else {
+        // sclera: white, slightly warmer and pinker away from the cornea, fine veins
+        const s = smoothstep(R, R + 0.02, d);
+        const vein = Math.max(0, noise3(Math.cos(ang) * 6, Math.sin(ang) * 6, d * 30, seed + 11)) * smoothstep(0.2, 0.45, d);
+        c = [0.72 - 0.05 * vein, 0.66 - 0.25 * vein, 0.62 - 0.25 * vein].map((a, i) => lerp([0.35, 0.33, 0.32][i], a, s));
+      }
+      const o = (y * S + x) * 3;
+      out[o] = linearToSrgb8(c[0]);
+      out[o + 1] = linearToSrgb8(c[1]);
+      out[o + 2] = linearToSrgb8(c[2]);
+    }
+  }
+  return out;
+}
+
+/** Mean linear colour of an sRGB8 RGB buffer over a mask (tests). */
+export function meanLinear(rgb: Uint8Array, pick: (i: number) => boolean): number[] {
+  const s = [0, 0, 0];
+  let n = 0;
+  for (let i = 0; i < rgb.length / 3; i++) {
+    if (!pick(i)) continue;
+    for (let c = 0; c < 3; c++) s[c] += srgbDecode(rgb[i * 3 + c] / 255);
+    n++;
+  }
+  return s.map((v) => v / Math.max(n, 1));
+}

@@ -1,0 +1,99 @@
+// Browser-only. Per-part materials of multi-mesh heads (PageHead.parts, e.g. the ICT model's
+// skin, eyes, teeth, mouth, lashes): each listed mesh gets its own PBR material built like the
+// head material (same lighting setup, the intrinsic-pass plugin attached), with the part's
+// albedo (constant or an sRGB map), roughness and F0. The head material stays the skin's; the
+// per-sample settings the render code writes on it (environmentIntensity) are mirrored onto the
+// part materials, so every surface sees the same lighting.
+import { PBRMaterial } from '@babylonjs/core/Materials/PBR/pbrMaterial.js';
+import { Texture } from '@babylonjs/core/Materials/Textures/texture.js';
+import { Color3 } from '@babylonjs/core/Maths/math.color.js';
+import type { Scene } from '@babylonjs/core/scene.js';
+import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
+import { IntrinsicPassPlugin } from './pass-plugin.js';
+import type { PageHead, PagePart } from '../core/protocol.js';
+
+function loadSrgb(url: string, scene: Scene): Promise<Texture> {
+  return new Promise((resolve, reject) => {
+    const tex: Texture = new Texture(url, scene, {
+      noMipmap: false,
+      invertY: false,
+      gammaSpace: true,
+      onLoad: () => resolve(tex),
+      onError: (msg?: string) => reject(new Error(`texture ${url} failed to load: ${msg ?? 'decode error'}`)),
+    });
+  });
+}
+
+function partMaterial(scene: Scene, desc: PageHead, part: PagePart, skin: PBRMaterial): PBRMaterial {
+  const m = new PBRMaterial(`${part.kind}-${desc.key}-${part.meshName}`, scene);
+  m.metallic = 0;
+  m.maxSimultaneousLights = skin.maxSimultaneousLights;
+  const brdf = (skin as unknown as { brdf?: { baseDiffuseModel?: number } }).brdf;
+  const mb = (m as unknown as { brdf?: { baseDiffuseModel?: number } }).brdf;
+  if (brdf && mb && brdf.baseDiffuseModel !== undefined) mb.baseDiffuseModel = brdf.baseDiffuseModel;
+  m.roughness = part.roughness;
+  m.albedoColor = new Color3(...part.albedo);
+  const f0 = Math.min(Math.max(part.f0, 1e-4), 0.2);
+  m.indexOfRefraction = (1 + Math.sqrt(f0)) / (1 - Math.sqrt(f0));
+  m.sideOrientation = skin.sideOrientation;
+  m.backFaceCulling = true;
+  m.useRadianceOverAlpha = false;
+  m.useSpecularOverAlpha = false;
+  m.environmentIntensity = skin.environmentIntensity;
+  if (part.alpha !== undefined && part.alpha < 1) {
+    m.alpha = part.alpha;
+    m.transparencyMode = PBRMaterial.PBRMATERIAL_ALPHABLEND;
+  }
+  new IntrinsicPassPlugin(m);
+  return m;
+}
+
+/**
+ * Gives the meshes named in desc.parts their materials (after loadHead gave every mesh the
+ * head material). Returns the new materials (empty without parts).
+ */
+export async function applyPartMaterials(scene: Scene, desc: PageHead, meshes: AbstractMesh[], skin: PBRMaterial): Promise<PBRMaterial[]> {
+  if (!desc.parts?.length) return [];
+  const out: PBRMaterial[] = [];
+  const loads: Promise<void>[] = [];
+  for (const part of desc.parts) {
+    if (part.headMaps) continue; // the skin keeps the head material
+    const targets = meshes.filter((mesh) => mesh.name === part.meshName);
+    if (targets.length === 0) continue;
+    const m = partMaterial(scene, desc, part, skin);
+    if (part.albedoMap) loads.push(loadSrgb(part.albedoMap, scene).then((t) => void (m.albedoTexture = t)));
+    for (const t of targets) t.material = m;
+    out.push(m);
+  }
+  await Promise.all(loads);
+  if (out.length) {
+    // Mirror the head material's per-sample environment intensity onto the parts.
+    const proto = Object.getPrototypeOf(skin);
+    let d: PropertyDescriptor | undefined;
+    for (let p = proto; p && !d; p = Object.getPrototypeOf(p)) d = Object.getOwnPropertyDescriptor(p, 'environmentIntensity');
+    if (d?.get && d.set) {
+      const { get, set } = d;
+      Object.defineProperty(skin, 'environmentIntensity', {
+        configurable: true,
+        get() {
+          return get.call(skin);
+        },
+        set(v: number) {
+          set.call(skin, v);
+          for (const m of out) m.environmentIntensity = v;
+        },
+      });
+    } else {
+      let v = skin.environmentIntensity;
+      Object.defineProperty(skin, 'environmentIntensity', {
+        configurable: true,
+        get: () => v,
+        set: (x: number) => {
+          v = x;
+          for (const m of out) m.environmentIntensity = x;
+        },
+      });
+    }
+  }
+  return out;
+}
