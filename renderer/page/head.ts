@@ -95,6 +95,13 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
   // energy-preserving Oren-Nayar at diffuse roughness 0, i.e. Lambert): the Disney/Principled
   // diffuse that Cycles' Principled BSDF uses, so lights shade like the path-traced reference.
   mat.brdf.baseDiffuseModel = Constants.MATERIAL_DIFFUSE_MODEL_LEGACY;
+  // Diffuse and specular add, as in Cycles' Principled BSDF (v1): Babylon's legacy energy
+  // conservation (the default) scales the albedo by (1 - F0) and leaves lights and environment
+  // additive; pass-plugin.ts puts the base colour back (its non-legacy mode instead takes
+  // (1 - F(N.H)) off every light's diffuse: measured further from Cycles). Babylon's blend of
+  // irradiance into rough environment reflection stays: without it a rough sphere's environment
+  // specular measured 16% under Cycles' (split sum's n = v assumption loses grazing reflections).
+  mat.brdf.useLegacySpecularEnergyConservation = true;
   mat.roughness = desc.material.roughness;
   mat.albedoColor = new Color3(...desc.material.albedoFactor);
   // F0 = 0.04-from-IOR * colour: express the requested F0 through the IOR.

@@ -74,6 +74,19 @@ varying vec4 vVlsBounce;
       // lights): diffuse x (shadowed / unshadowed irradiance at the interpolated vertex normal),
       // so the normal map's detail stays; specular x the occlusion of Lagarde & de Rousiers 2014.
       CUSTOM_FRAGMENT_BEFORE_FINALCOLORCOMPOSITION: `
+#if defined(LEGACY_SPECULAR_ENERGY_CONSERVATION) && !defined(UNLIT)
+  // Additive layers (head.ts): Babylon's legacy mode scaled the albedo by (1 - F0); the base
+  // colour is the albedo (what the albedo pass reports), so every diffuse term gets it back.
+  {
+    vec3 vlsKeep = baseColor.rgb / max(surfaceAlbedo.rgb, vec3(1e-6));
+    vlsKeep = mix(vec3(1.0), vlsKeep, step(vec3(1e-6), surfaceAlbedo.rgb));
+    finalDiffuse *= vlsKeep;
+  #ifdef REFLECTION
+    finalIrradiance *= vlsKeep;
+  #endif
+    surfaceAlbedo.rgb = mix(surfaceAlbedo.rgb, baseColor.rgb, step(vec3(1e-6), surfaceAlbedo.rgb));
+  }
+#endif
 #if defined(REFLECTION) && !defined(UNLIT)
   // Burley diffuse under the environment too (lights use it: head.ts): Babylon's SH irradiance is
   // Lambert's. Burley's directional albedo under uniform light, with F_D90 at the mean L.H of a
