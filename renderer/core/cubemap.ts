@@ -264,7 +264,42 @@ export function prefilterGGX(env: EnvImage, m: number, roughness: number): Float
   return faces;
 }
 
-/** The whole chain: level 0 by latlongToCube, levels 1..log2(size) by prefilterGGX. */
+/** 2x2 solid-angle-weighted average of an n x n level: the next level, n/2. */
+export function downsampleCube(faces: Float32Array[], n: number): Float32Array[] {
+  const m = n >> 1;
+  return faces.map((f) => {
+    const out = new Float32Array(m * m * 4);
+    for (let j = 0; j < m; j++) {
+      for (let i = 0; i < m; i++) {
+        let w = 0;
+        const acc = [0, 0, 0];
+        for (const [di, dj] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+          const ii = 2 * i + di;
+          const jj = 2 * j + dj;
+          const om = cubeTexelSolidAngle(ii, jj, n);
+          const o = (jj * n + ii) * 4;
+          acc[0] += f[o] * om;
+          acc[1] += f[o + 1] * om;
+          acc[2] += f[o + 2] * om;
+          w += om;
+        }
+        const o = (j * m + i) * 4;
+        out[o] = acc[0] / w;
+        out[o + 1] = acc[1] / w;
+        out[o + 2] = acc[2] / w;
+        out[o + 3] = 1;
+      }
+    }
+    return out;
+  });
+}
+
+/**
+ * The whole chain: level 0 by latlongToCube, levels 2..log2(size) by prefilterGGX. Level 1
+ * (roughness 1/log2 size, alpha ~0.02 at 128²: a lobe ~2.5 deg wide, one level-1 texel) is the
+ * area average of level 0, which is that lobe to within a texel and costs ~1% of its GGX sum
+ * (the GGX sum at that level was 60% of a chain's time). Skin (roughness >= 0.3) reads levels 2+.
+ */
 export function buildCubeMipChain(env: EnvImage, size: number): CubeMipChain {
   if (!(Number.isInteger(Math.log2(size)) && size >= 4)) throw new Error(`buildCubeMipChain: size ${size} is not a power of two >= 4`);
   const L = Math.log2(size);
@@ -272,7 +307,7 @@ export function buildCubeMipChain(env: EnvImage, size: number): CubeMipChain {
   const roughness = [0];
   for (let l = 1; l <= L; l++) {
     const r = l / L;
-    levels.push(prefilterGGX(env, size >> l, r));
+    levels.push(l === 1 && L >= 5 ? downsampleCube(levels[0], size) : prefilterGGX(env, size >> l, r));
     roughness.push(r);
   }
   return { size, levels, roughness };
