@@ -37,32 +37,31 @@
 //
 // Ray casting: three-mesh-bvh (SAH BVH, `raycastFirst`, both sides) on three.js geometry; it runs
 // in Node without a DOM. The BVH is built once here and shared with worker_threads (serialized,
-// SharedArrayBuffer roots). Workers are started from an eval'd plain-JS source (as
-// renderer/pipelines/olat/relight.ts does), so they work under tsx, mocha and plain Node alike:
-// the only code they run is KERNEL_SOURCE below and the two packages, required by resolved path.
-// Workers only return hit flags; the SH projection happens here with sh9.ts's own shBasis.
+// SharedArrayBuffer roots). The kernel is visibility-kernel.ts, run here or in visibility-worker.ts
+// threads started through renderer/io/worker-boot.mjs (tsx's loader for TypeScript workers), so
+// they work under tsx, mocha and plain Node alike; three and three-mesh-bvh are required by
+// resolved path on both sides. Workers only return hit records; the SH projection and the bounce
+// matrix are made here with sh9.ts's own shBasis.
 //
-// Cache: cachedVisibility() keys a file by sha256 of a version string, the resolved options and the
+// Cache (visibility-cache.ts): cachedVisibility() keys a file by sha256 of a version string, the resolved options and the
 // three buffers, and writes it atomically (renderer/io/fs-atomic.ts). The file carries the key and
 // a sha256 of its payload; a file that does not match is recomputed and rewritten, never trusted.
-import crypto from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { makeVisibilityKernel, type Kernel, type KernelData } from './visibility-kernel.js';
 import type { MeshBVH as MeshBVHType } from 'three-mesh-bvh';
 import { Rng } from '../core/rng.js';
 import { SH_A, SH_BAND, shBasis } from '../core/sh9.js';
-import { writeFileAtomic } from '../io/fs-atomic.js';
 
 // three and three-mesh-bvh are loaded through require() from resolved paths, here and in the
 // workers alike, so both run the very same files whatever loader imported this module (tsx's ESM,
 // mocha's CommonJS transform, plain Node); import.meta.resolve is not available under all of them.
 const requireHere = createRequire(import.meta.url);
 const THREE_PATH = requireHere.resolve('three');
-const BVH_PATH = requireHere.resolve('three-mesh-bvh');
+export const BVH_PATH = requireHere.resolve('three-mesh-bvh');
 const THREE = requireHere(THREE_PATH) as typeof import('three');
 const { MeshBVH, SAH } = requireHere(BVH_PATH) as typeof import('three-mesh-bvh');
 type MeshBVH = MeshBVHType;
@@ -118,7 +117,7 @@ export interface CachedVisibilityResult extends VisibilityResult {
   fromCache: boolean;
 }
 
-interface Resolved {
+export interface Resolved {
   rays: number;
   seed: number;
   maxDistance: number;
@@ -127,118 +126,16 @@ interface Resolved {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The kernel: plain JS, shared verbatim by this thread (new Function) and the workers (eval).
+// The kernel (visibility-kernel.ts) runs on this thread or in visibility-worker.ts threads,
+// started through renderer/io/worker-boot.mjs.
 
-const KERNEL_SOURCE = String.raw`
-function makeVisibilityKernel(THREE, bvh, d) {
-  // d: { positions, normals (Float32Array), cp (Float64Array, 2 per vertex), hx, hy (Float64Array,
-  //      rays each), rays, bias, maxDistance }
-  const P = d.positions, Nrm = d.normals, cp = d.cp, hx = d.hx, hy = d.hy, R = d.rays;
-  const TWO_PI = 2 * Math.PI;
-  // Cosine-weighted directions of vertex v around its unit normal into out (3 * rays).
-  function directions(v, out) {
-    let nx = Nrm[v * 3], ny = Nrm[v * 3 + 1], nz = Nrm[v * 3 + 2];
-    const len = Math.sqrt(nx * nx + ny * ny + nz * nz);
-    nx /= len; ny /= len; nz /= len;
-    // Orthonormal basis (Duff et al. 2017, branchless ONB).
-    const s = nz >= 0 ? 1 : -1;
-    const a = -1 / (s + nz);
-    const b = nx * ny * a;
-    const tx = 1 + s * nx * nx * a, ty = s * b, tz = -s * nx;
-    const bx = b, by = s + ny * ny * a, bz = -ny;
-    const ox = cp[v * 2], oy = cp[v * 2 + 1];
-    for (let j = 0; j < R; j++) {
-      let u1 = hx[j] + ox; if (u1 >= 1) u1 -= 1;
-      let u2 = hy[j] + oy; if (u2 >= 1) u2 -= 1;
-      const r = Math.sqrt(u1);
-      const phi = TWO_PI * u2;
-      const lx = r * Math.cos(phi), ly = r * Math.sin(phi), lz = Math.sqrt(Math.max(0, 1 - u1));
-      out[j * 3] = tx * lx + bx * ly + nx * lz;
-      out[j * 3 + 1] = ty * lx + by * ly + ny * lz;
-      out[j * 3 + 2] = tz * lx + bz * ly + nz * lz;
-    }
-  }
-  const ray = new THREE.Ray();
-  const dir = new Float64Array(3 * R);
-  // hits[(v - base) * rays + j] for ray j of vertex v, v in [v0, v1): 0 = leaves the mesh;
-  // k + 1 = hits the front of the surface near vertex k (the hit triangle's nearest corner);
-  // -1 = hits a back face (the inside of the surface: no light comes from there).
-  function trace(v0, v1, hits, base) {
-    for (let v = v0; v < v1; v++) {
-      const row = (v - base) * R;
-      if (!bvh) { for (let j = 0; j < R; j++) hits[row + j] = 0; continue; }
-      directions(v, dir);
-      let nx = Nrm[v * 3], ny = Nrm[v * 3 + 1], nz = Nrm[v * 3 + 2];
-      const len = Math.sqrt(nx * nx + ny * ny + nz * nz);
-      const k = d.bias / len;
-      const px = P[v * 3] + nx * k, py = P[v * 3 + 1] + ny * k, pz = P[v * 3 + 2] + nz * k;
-      for (let j = 0; j < R; j++) {
-        ray.origin.set(px, py, pz);
-        ray.direction.set(dir[j * 3], dir[j * 3 + 1], dir[j * 3 + 2]);
-        const hit = bvh.raycastFirst(ray, THREE.DoubleSide, 0, d.maxDistance);
-        if (!hit) { hits[row + j] = 0; continue; }
-        const f = hit.face, q = hit.point;
-        let best = f.a, bestD = Infinity;
-        for (const c of [f.a, f.b, f.c]) {
-          const ex = P[c * 3] - q.x, ey = P[c * 3 + 1] - q.y, ez = P[c * 3 + 2] - q.z;
-          const dd = ex * ex + ey * ey + ez * ez;
-          if (dd < bestD) { bestD = dd; best = c; }
-        }
-        // Front or back: the ray against the corner's vertex normal (robust to winding).
-        const facing = Nrm[best * 3] * dir[j * 3] + Nrm[best * 3 + 1] * dir[j * 3 + 1] + Nrm[best * 3 + 2] * dir[j * 3 + 2];
-        hits[row + j] = facing < 0 ? best + 1 : -1;
-      }
-    }
-  }
-  return { directions, trace };
-}`;
-
-// The worker: imports three and three-mesh-bvh by URL, rebuilds the geometry around the
-// deserialized BVH, then traces vertex ranges on request into a shared hit-flag buffer.
-const WORKER_SOURCE = String.raw`
-const { parentPort, workerData: w } = require('node:worker_threads');
-${KERNEL_SOURCE}
-const ready = (async () => {
-  const THREE = require(w.threePath);
-  const { MeshBVH } = require(w.bvhPath);
-  let bvh = null;
-  if (w.bvh) {
-    const geom = new THREE.BufferGeometry();
-    geom.setAttribute('position', new THREE.BufferAttribute(w.kernel.positions, 3));
-    bvh = MeshBVH.deserialize(w.bvh, geom, { setIndex: true });
-  }
-  return makeVisibilityKernel(THREE, bvh, w.kernel);
-})();
-const hits = new Int32Array(w.hits);
-parentPort.on('message', (m) => {
-  ready.then((k) => {
-    k.trace(m.v0, m.v1, hits, 0);
-    parentPort.postMessage({ ok: true, id: m.id });
-  }).catch((e) => parentPort.postMessage({ ok: false, id: m.id, error: String(e && e.stack || e) }));
-});
-`;
-
-type Kernel = {
-  directions(v: number, out: Float64Array): void;
-  trace(v0: number, v1: number, hits: Int32Array, base: number): void;
-};
-type KernelData = {
-  positions: Float32Array;
-  normals: Float32Array;
-  cp: Float64Array;
-  hx: Float64Array;
-  hy: Float64Array;
-  rays: number;
-  bias: number;
-  maxDistance: number;
-};
-
-const makeKernel = new Function(`${KERNEL_SOURCE}\nreturn makeVisibilityKernel;`)() as (three: typeof THREE, bvh: MeshBVH | null, d: KernelData) => Kernel;
+const WORKER_ENTRY = new URL(`./visibility-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+const WORKER_BOOT = new URL('../io/worker-boot.mjs', import.meta.url);
 
 // ---------------------------------------------------------------------------------------------
 // Input and options
 
-function checkInput(input: VisibilityInput): number {
+export function checkInput(input: VisibilityInput): number {
   const { positions, normals, indices } = input;
   if (!(positions instanceof Float32Array) || !(normals instanceof Float32Array) || !(indices instanceof Uint32Array)) {
     throw new TypeError('visibility: positions and normals must be Float32Array, indices Uint32Array');
@@ -275,7 +172,7 @@ function bboxDiagonal(p: Float32Array): number {
   return Math.hypot(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
 }
 
-function resolveOptions(input: VisibilityInput, opts: VisibilityOptions): Resolved {
+export function resolveOptions(input: VisibilityInput, opts: VisibilityOptions): Resolved {
   const rays = opts.rays ?? 128;
   if (!Number.isInteger(rays) || rays < 1 || rays > 65536) throw new Error(`visibility: rays must be an integer in [1, 65536], got ${rays}`);
   const seed = opts.seed ?? 0;
@@ -332,8 +229,7 @@ async function traceOnWorkers(bvh: MeshBVH | null, d: KernelData, n: number, thr
     kernel: d,
     hits: hitsBuf,
   };
-  // execArgv: [] — the workers run plain JS, no TypeScript loader needed (starts faster under tsx).
-  const workers = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData, execArgv: [] }));
+  const workers = Array.from({ length: count }, () => new Worker(WORKER_BOOT, { workerData: { ...workerData, entry: WORKER_ENTRY } }));
   let next = 0;
   try {
     await Promise.all(
@@ -378,7 +274,7 @@ export async function computeVisibility(input: VisibilityInput, opts: Visibility
     geom.setIndex(new THREE.BufferAttribute(input.indices.slice(), 1)); // the BVH reorders its index in place
     bvh = new MeshBVH(geom, { strategy: SAH, targetLeafSize: 4, useSharedArrayBuffer: true });
   }
-  const local = makeKernel(THREE, bvh, d);
+  const local = makeVisibilityKernel(THREE, bvh, d);
   let hits: Int32Array;
   if (r.threads === 0 || n === 0) {
     hits = new Int32Array(n * r.rays);
@@ -466,132 +362,6 @@ function bounceMatrix(n: number, R: number, hits: Int32Array): BounceMatrix {
     offsets[v + 1] = index.length;
   }
   return { offsets, index: Uint32Array.from(index), weight: Float32Array.from(weight) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Disk cache
-
-const MAGIC = Buffer.from('VLSVIS\u0000\u0002', 'latin1'); // 8 bytes
-const HEADER_BYTES = 8 + 4 + 4 + 32 + 32; // magic, vertexCount, floats per vertex, key, payload sha256
-const FLOATS_PER_VERTEX = 1 + 3 + 9;
-
-let bvhVersion: string | undefined;
-function threeMeshBvhVersion(): string {
-  if (bvhVersion === undefined) {
-    try {
-      // build/index.umd.cjs -> package root
-      const root = path.resolve(path.dirname(BVH_PATH), '..');
-      bvhVersion = String(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
-    } catch {
-      bvhVersion = 'unknown';
-    }
-  }
-  return bvhVersion;
-}
-
-/** sha256 of the version, the resolved options (threads excluded: they never change the result) and the buffers. */
-export function visibilityCacheKey(input: VisibilityInput, opts: VisibilityOptions = {}): string {
-  checkInput(input);
-  const r = resolveOptions(input, opts);
-  const h = crypto.createHash('sha256');
-  h.update(JSON.stringify({ v: VISIBILITY_VERSION, bvh: threeMeshBvhVersion(), rays: r.rays, seed: r.seed, maxDistance: String(r.maxDistance), bias: r.bias }));
-  for (const a of [input.positions, input.normals, input.indices]) {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(a.byteLength));
-    h.update(len);
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  }
-  return h.digest('hex');
-}
-
-function encode(res: VisibilityResult, key: string): Buffer {
-  const n = res.vertexCount;
-  const nnz = res.bounce.index.length;
-  const payload = Buffer.alloc(n * FLOATS_PER_VERTEX * 4 + 4 + (n + 1) * 4 + nnz * 8);
-  let o = 0;
-  for (const arr of [res.ao, res.bent, res.transfer]) {
-    for (let i = 0; i < arr.length; i++, o += 4) payload.writeFloatLE(arr[i], o);
-  }
-  payload.writeUInt32LE(nnz, o);
-  o += 4;
-  for (let i = 0; i <= n; i++, o += 4) payload.writeUInt32LE(res.bounce.offsets[i], o);
-  for (let i = 0; i < nnz; i++, o += 4) payload.writeUInt32LE(res.bounce.index[i], o);
-  for (let i = 0; i < nnz; i++, o += 4) payload.writeFloatLE(res.bounce.weight[i], o);
-  const head = Buffer.alloc(HEADER_BYTES);
-  MAGIC.copy(head, 0);
-  head.writeUInt32LE(n, 8);
-  head.writeUInt32LE(FLOATS_PER_VERTEX, 12);
-  Buffer.from(key, 'hex').copy(head, 16);
-  crypto.createHash('sha256').update(payload).digest().copy(head, 48);
-  return Buffer.concat([head, payload]);
-}
-
-/** The decoded result, or a sentence saying why the file is not a valid entry for `key`. */
-function decode(buf: Buffer, key: string, n: number): VisibilityResult | string {
-  if (buf.length < HEADER_BYTES || !buf.subarray(0, 8).equals(MAGIC)) return 'not a visibility cache file (bad magic)';
-  if (buf.readUInt32LE(8) !== n || buf.readUInt32LE(12) !== FLOATS_PER_VERTEX) return `header says ${buf.readUInt32LE(8)} vertices x ${buf.readUInt32LE(12)} floats, expected ${n} x ${FLOATS_PER_VERTEX}`;
-  if (!buf.subarray(16, 48).equals(Buffer.from(key, 'hex'))) return 'key mismatch';
-  const payload = buf.subarray(HEADER_BYTES);
-  const fixed = n * FLOATS_PER_VERTEX * 4;
-  if (payload.length < fixed + 4) return `payload is ${payload.length} bytes, expected at least ${fixed + 4}`;
-  const nnz = payload.readUInt32LE(fixed);
-  const expected = fixed + 4 + (n + 1) * 4 + nnz * 8;
-  if (payload.length !== expected) return `payload is ${payload.length} bytes, expected ${expected}`;
-  if (!crypto.createHash('sha256').update(payload).digest().equals(buf.subarray(48, 80))) return 'payload checksum mismatch';
-  const read = (off: number, len: number): Float32Array => {
-    const a = new Float32Array(len);
-    for (let i = 0; i < len; i++) a[i] = payload.readFloatLE((off + i) * 4);
-    return a;
-  };
-  const u32 = (off: number, len: number): Uint32Array => {
-    const a = new Uint32Array(len);
-    for (let i = 0; i < len; i++) a[i] = payload.readUInt32LE(off + i * 4);
-    return a;
-  };
-  const base = fixed + 4;
-  const offsets = u32(base, n + 1);
-  const index = u32(base + (n + 1) * 4, nnz);
-  const weight = new Float32Array(nnz);
-  for (let i = 0; i < nnz; i++) weight[i] = payload.readFloatLE(base + (n + 1) * 4 + nnz * 4 + i * 4);
-  return { vertexCount: n, ao: read(0, n), bent: read(n, 3 * n), transfer: read(4 * n, 9 * n), bounce: { offsets, index, weight } };
-}
-
-const inFlight = new Map<string, Promise<CachedVisibilityResult>>();
-
-/**
- * computeVisibility through a disk cache in `cacheDir` (created if missing): file
- * `visibility-<key>.bin`, key = visibilityCacheKey(input, opts). A missing, truncated, corrupted
- * or mismatched file is recomputed and atomically rewritten. Concurrent calls for the same key in
- * this process share one computation.
- */
-export function cachedVisibility(input: VisibilityInput, cacheDir: string, opts: VisibilityOptions = {}): Promise<CachedVisibilityResult> {
-  const key = visibilityCacheKey(input, opts);
-  const file = path.join(cacheDir, `visibility-${key}.bin`);
-  const pending = inFlight.get(file);
-  if (pending) return pending;
-  const p = (async (): Promise<CachedVisibilityResult> => {
-    const n = input.positions.length / 3;
-    let buf: Buffer | null = null;
-    try {
-      buf = await fsp.readFile(file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file}: cannot read visibility cache: ${(e as Error).message}`, { cause: e });
-    }
-    if (buf) {
-      const got = decode(buf, key, n);
-      if (typeof got !== 'string') return { ...got, cacheFile: file, fromCache: true };
-    }
-    const res = await computeVisibility(input, opts);
-    await fsp.mkdir(cacheDir, { recursive: true });
-    await writeFileAtomic(file, encode(res, key));
-    return { ...res, cacheFile: file, fromCache: false };
-  })();
-  inFlight.set(file, p);
-  const clear = () => {
-    if (inFlight.get(file) === p) inFlight.delete(file);
-  };
-  p.then(clear, clear);
-  return p;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import { resolveCamera, type ResolvedCamera } from '../core/camera.js';
 import { modesFor } from '../develop/passes/index.js';
 import type { SampleSpec } from '../core/spec.js';
 import { VIS_STRIDE, type PageRenderRequest, type PageRenderResult, type PageOlatLight, type PageOlatResult, type PageHead } from '../core/protocol.js';
-import { cachedVisibility, createOccluder, type VisibilityInput, type VisibilityResult, type Occluder } from '../assets/visibility.js';
+import { createOccluder, type VisibilityInput, type VisibilityResult, type Occluder } from '../assets/visibility.js';
+import { cachedVisibility } from '../assets/visibility-cache.js';
 import { bounceShading } from '../assets/bounce.js';
 import sharp from 'sharp';
 

@@ -1,6 +1,6 @@
 // Worker-thread side of relight.ts's pool: one init message (a relight setup or the bandwidth
 // probe), then one kernel call per message; every message gets one WorkerReply. Started through
-// worker-boot.mjs (which loads this file with tsx when it is TypeScript).
+// renderer/io/worker-boot.mjs (which loads this file with tsx when it is TypeScript).
 import { parentPort } from 'node:worker_threads';
 import { makeProbeRunner, makeRunner, type KernelCall, type ProbeCall, type WorkerReply, type WorkerRequest } from './relight-kernels.js';
 

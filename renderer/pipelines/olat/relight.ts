@@ -42,11 +42,11 @@ export interface RelighterOptions {
   batch?: number;
 }
 
-// ---- Workers: relight-worker.ts (the same kernels module), started through worker-boot.mjs -----
+// ---- Workers: relight-worker.ts (the same kernels module), started through renderer/io/worker-boot.mjs -----
 
 /** The worker module next to this one, with this module's extension (.ts under tsx, .js compiled). */
 const WORKER_ENTRY = new URL(`./relight-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
-const WORKER_BOOT = new URL('./worker-boot.mjs', import.meta.url);
+const WORKER_BOOT = new URL('../../io/worker-boot.mjs', import.meta.url);
 
 function startWorker(): Worker {
   return new Worker(WORKER_BOOT, { workerData: { entry: WORKER_ENTRY } });

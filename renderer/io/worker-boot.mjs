@@ -1,4 +1,5 @@
-// Entry of relight.ts's worker threads; plain JavaScript on purpose, and nothing but a loader.
+// Entry of the project's TypeScript worker threads (olat/relight.ts, assets/visibility.ts); plain
+// JavaScript on purpose, and nothing but a loader.
 // Node 20 does not apply tsx's loader (inherited through execArgv) to a worker's entry or its
 // imports (tsx issue #354, node issue #47747), so a TypeScript worker module is loaded here with
 // tsx's own API (the project's dependency); a compiled .js module is imported directly.
