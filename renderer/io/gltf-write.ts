@@ -65,17 +65,7 @@ export function encodeGlb(input: GlbMeshInput): Buffer {
     { bytes: new Uint8Array(uvs.buffer, uvs.byteOffset, uvs.byteLength), target: ARRAY_BUFFER },
     { bytes: new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength), target: ELEMENT_ARRAY_BUFFER },
   ];
-  const bufferViews: Record<string, unknown>[] = [];
-  let offset = 0;
-  for (const p of parts) {
-    offset = pad4(offset);
-    bufferViews.push({ buffer: 0, byteOffset: offset, byteLength: p.bytes.byteLength, target: p.target });
-    offset += p.bytes.byteLength;
-  }
-  const binLength = pad4(offset);
-  // Typed arrays are little-endian on every platform Node supports; copy them as is.
-  const bin = Buffer.alloc(binLength, 0);
-  parts.forEach((p, i) => bin.set(p.bytes, bufferViews[i].byteOffset as number));
+  const { bufferViews, bin, binLength } = packBin(parts);
 
   const posRange = minMax(positions, 3);
   const indexType = indices instanceof Uint16Array ? UNSIGNED_SHORT : UNSIGNED_INT;
@@ -106,21 +96,40 @@ export function encodeGlb(input: GlbMeshInput): Buffer {
     buffers: [{ byteLength: binLength }],
   };
 
+  return assembleGlb(gltf, bin);
+}
+
+/** Lays the chunks out in one buffer, each view 4-byte aligned; zero padding. */
+function packBin(chunks: { bytes: Uint8Array; target: number }[]): { bufferViews: Record<string, unknown>[]; bin: Buffer; binLength: number } {
+  const bufferViews: Record<string, unknown>[] = [];
+  let offset = 0;
+  for (const c of chunks) {
+    offset = pad4(offset);
+    bufferViews.push({ buffer: 0, byteOffset: offset, byteLength: c.bytes.byteLength, target: c.target });
+    offset += c.bytes.byteLength;
+  }
+  const binLength = pad4(offset);
+  // Typed arrays are little-endian on every platform Node supports; copy them as is.
+  const bin = Buffer.alloc(binLength, 0);
+  chunks.forEach((c, i) => bin.set(c.bytes, bufferViews[i].byteOffset as number));
+  return { bufferViews, bin, binLength };
+}
+
+/** The GLB container: header, JSON chunk (padded with spaces), BIN chunk. */
+function assembleGlb(gltf: unknown, bin: Buffer): Buffer {
   const jsonRaw = Buffer.from(JSON.stringify(gltf), 'utf8');
   const jsonLength = pad4(jsonRaw.length);
-  const json = Buffer.alloc(jsonLength, 0x20); // pad with spaces
-  jsonRaw.copy(json);
-
-  const total = 12 + 8 + jsonLength + 8 + binLength;
+  const total = 12 + 8 + jsonLength + 8 + bin.length;
   const out = Buffer.alloc(total);
   out.writeUInt32LE(GLB_MAGIC, 0);
   out.writeUInt32LE(2, 4);
   out.writeUInt32LE(total, 8);
   out.writeUInt32LE(jsonLength, 12);
   out.writeUInt32LE(CHUNK_JSON, 16);
-  json.copy(out, 20);
+  out.fill(0x20, 20, 20 + jsonLength);
+  jsonRaw.copy(out, 20);
   const binHeader = 20 + jsonLength;
-  out.writeUInt32LE(binLength, binHeader);
+  out.writeUInt32LE(bin.length, binHeader);
   out.writeUInt32LE(CHUNK_BIN, binHeader + 4);
   bin.copy(out, binHeader + 8);
   return out;
@@ -219,16 +228,7 @@ export function encodeGlbParts(parts: GlbPartInput[], generator = 'virtual-light
     materials.push({ name: p.materialName, pbrMetallicRoughness: { baseColorFactor: p.baseColor ?? [1, 1, 1, 1], metallicFactor: 0, roughnessFactor: p.roughness ?? 0.5 } });
     nodes.push({ mesh: pi, name: p.name });
   }
-  const bufferViews: Record<string, unknown>[] = [];
-  let offset = 0;
-  for (const c of chunks) {
-    offset = pad4(offset);
-    bufferViews.push({ buffer: 0, byteOffset: offset, byteLength: c.bytes.byteLength, target: c.target });
-    offset += c.bytes.byteLength;
-  }
-  const binLength = pad4(offset);
-  const bin = Buffer.alloc(binLength, 0);
-  chunks.forEach((c, i) => bin.set(c.bytes, bufferViews[i].byteOffset as number));
+  const { bufferViews, bin, binLength } = packBin(chunks);
   const gltf = {
     asset: { version: '2.0', generator },
     scene: 0,
@@ -240,20 +240,5 @@ export function encodeGlbParts(parts: GlbPartInput[], generator = 'virtual-light
     bufferViews,
     buffers: [{ byteLength: binLength }],
   };
-  const jsonRaw = Buffer.from(JSON.stringify(gltf), 'utf8');
-  const jsonLength = pad4(jsonRaw.length);
-  const total = 12 + 8 + jsonLength + 8 + binLength;
-  const out = Buffer.alloc(total);
-  out.writeUInt32LE(GLB_MAGIC, 0);
-  out.writeUInt32LE(2, 4);
-  out.writeUInt32LE(total, 8);
-  out.writeUInt32LE(jsonLength, 12);
-  out.writeUInt32LE(CHUNK_JSON, 16);
-  out.fill(0x20, 20, 20 + jsonLength);
-  jsonRaw.copy(out, 20);
-  const binHeader = 20 + jsonLength;
-  out.writeUInt32LE(binLength, binHeader);
-  out.writeUInt32LE(CHUNK_BIN, binHeader + 4);
-  bin.copy(out, binHeader + 8);
-  return out;
+  return assembleGlb(gltf, bin);
 }
