@@ -19,6 +19,7 @@
  */
 
 import { type EnvImage, type RGB, type Vec3, pixelSolidAngle } from './latlong.js';
+import { cross, normalize } from './camera.js';
 
 export interface ExtractedLight {
   /** Unit direction toward the light (world frame). */
@@ -173,19 +174,10 @@ export function extractLights(env: EnvImage, opts: ExtractLightsOptions = {}): E
 
   /** Splits a region at the power median along the longer axis of its tangent-plane spread. */
   function split(c: (typeof candidates)[number]): (typeof candidates)[number][] | null {
-    const [cx, cy, cz] = c.light.direction;
+    const cy = c.light.direction[1];
     // Tangent basis around the light's direction.
-    const ref = Math.abs(cy) < 0.9 ? [0, 1, 0] : [1, 0, 0];
-    let tx = ref[1] * cz - ref[2] * cy;
-    let ty = ref[2] * cx - ref[0] * cz;
-    let tz = ref[0] * cy - ref[1] * cx;
-    const tl = Math.hypot(tx, ty, tz);
-    tx /= tl;
-    ty /= tl;
-    tz /= tl;
-    const bx = cy * tz - cz * ty;
-    const by = cz * tx - cx * tz;
-    const bz = cx * ty - cy * tx;
+    const [tx, ty, tz] = normalize(cross(Math.abs(cy) < 0.9 ? [0, 1, 0] : [1, 0, 0], c.light.direction));
+    const [bx, by, bz] = cross(c.light.direction, [tx, ty, tz]);
     const a: number[] = [];
     const b: number[] = [];
     const w: number[] = [];
