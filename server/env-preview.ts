@@ -1,43 +1,43 @@
 // Node-only. The environment of a lighting as the dashboard shows it: its layers (rotated,
-// weighted) summed into one lat-long map of the requested width, as half floats. Only maps the
-// server may read are used: builtin ones, or files inside an asset root or the output root.
+// weighted) summed into one lat-long map of the requested width (renderer/core/env-layers.ts
+// sumEnvLayers), as half floats. Only maps the server may read are used: builtin ones, or files
+// inside an asset root or the output root, located by the renderer's one map resolver
+// (renderer/io/envmap-io.ts) and loaded through its one cache.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AppContext } from './context.js';
 import { inside } from './files.js';
 import { imageWork } from './pass-images.js';
 import { Lru } from './util/lru.js';
-import { loadEnvMap } from '../renderer/assets/environment.js';
-import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { envMapPathCandidates, loadEnvMap } from '../renderer/io/envmap-io.js';
 import { floatsToHalf } from '../renderer/core/half.js';
-import { rotateEnv, type EnvImage } from '../renderer/core/latlong.js';
-import { fitEnv } from '../renderer/core/lighting.js';
+import type { EnvImage } from '../renderer/core/latlong.js';
+import { layerImage, sumEnvLayers, type EnvLayer } from '../renderer/core/env-layers.js';
 import type { HalfImage } from '../renderer/core/display.js';
 
-/** One environment layer of a lighting as sample.json records it. */
-export interface EnvLayer {
-  map: string;
-  rotationDeg: number;
-  intensity: number;
-  weight: number;
-}
+export type { EnvLayer };
 
 const envCache = new Lru<HalfImage>(64 << 20, (v) => v.data.byteLength + 64);
 
-/** A map reference of a dataset, if the server may read it: builtin, or a file inside an asset root or the output root. */
-function allowedEnvMap(ref: string, ctx: AppContext): string | null {
+/**
+ * A map reference the server may read: 'builtin:NAME', or a file that the renderer's resolver
+ * locates (envMapPathCandidates) whose real path lies inside one of `roots`. Returns the builtin
+ * id or the file's real path; null otherwise. `absolute: false` refuses absolute paths.
+ */
+export function allowedEnvMap(ref: unknown, roots: readonly string[], opts: { absolute?: boolean } = {}): string | null {
+  if (typeof ref !== 'string' || ref.length > 500 || ref.includes('\0')) return null;
   if (ref.startsWith('builtin:')) return /^builtin:[A-Za-z0-9_-]+$/.test(ref) ? ref : null;
-  if (ref.includes('\0')) return null;
-  const roots = [ctx.outputRoot, ...ctx.assetRoots.map((r) => r.dir)].filter((r) => fs.existsSync(r)).map((r) => fs.realpathSync(r));
-  const candidates = path.isAbsolute(ref) ? [ref] : [path.resolve(ref), path.resolve(PROJECT_ROOT, ref)];
-  for (const c of candidates) {
-    let real: string;
+  if (opts.absolute === false && path.isAbsolute(ref)) return null;
+  const real = roots.filter((r) => fs.existsSync(r)).map((r) => fs.realpathSync(r));
+  for (const c of envMapPathCandidates(ref)) {
+    let file: string;
     try {
-      real = fs.realpathSync(c);
+      file = fs.realpathSync(c);
+      if (!fs.statSync(file).isFile()) continue;
     } catch {
       continue;
     }
-    if (fs.statSync(real).isFile() && roots.some((r) => inside(r, real))) return real;
+    if (real.some((r) => inside(r, file))) return file;
   }
   return null;
 }
@@ -47,19 +47,21 @@ export async function envPreview(layers: EnvLayer[], width: number, ctx: AppCont
   const key = JSON.stringify([layers, width]);
   const hit = envCache.get(key);
   if (hit) return hit;
-  const acc = new Float64Array(width * height * 3);
-  let any = false;
+  const roots = [ctx.outputRoot, ...ctx.assetRoots.map((r) => r.dir)];
+  // sample.json layers: fields defaulted as the dashboard always did; only readable maps with gain > 0.
+  const readable: { layer: EnvLayer; image: EnvImage }[] = [];
   for (const l of layers) {
-    const k = (l.weight ?? 1) * (l.intensity ?? 1);
-    if (!(k > 0)) continue;
-    const ref = allowedEnvMap(l.map, ctx);
+    const layer: EnvLayer = { map: l.map, rotationDeg: l.rotationDeg ?? 0, intensity: l.intensity ?? 1, weight: l.weight ?? 1 };
+    if (!(layer.weight * layer.intensity > 0)) continue;
+    const ref = allowedEnvMap(layer.map, roots);
     if (!ref) continue;
-    const env: EnvImage = await imageWork.run(async () => fitEnv(rotateEnv(await loadEnvMap(ref), l.rotationDeg ?? 0), width, height));
-    for (let i = 0; i < acc.length; i++) acc[i] += k * env.data[i];
-    any = true;
+    const image = await imageWork.run(async () => layerImage(await loadEnvMap(ref), layer.rotationDeg, width, height));
+    readable.push({ layer, image });
   }
-  if (!any) return null;
-  const img = { width, height, channels: 3, data: floatsToHalf(Float32Array.from(acc)) };
+  if (readable.length === 0) return null;
+  const images = new Map(readable.map((r) => [r.layer, r.image]));
+  const sum = sumEnvLayers(readable.map((r) => r.layer), (l) => images.get(l)!, width, height);
+  const img = { width, height, channels: 3, data: floatsToHalf(sum.data) };
   envCache.set(key, img);
   return img;
 }

@@ -22,16 +22,15 @@ import sharp from 'sharp';
 import type express from 'express';
 import type { Response } from 'express';
 import type { AppContext } from './context.js';
-import { inside, resolveUnderRoot } from './files.js';
+import { resolveUnderRoot } from './files.js';
 import { notFound, wrap } from './routes/http.js';
 import type { OlatStack, StackHeader } from '../renderer/pipelines/olat/stack-io.js';
 import type { Relighter } from '../renderer/pipelines/olat/relight.js';
-import { loadEnvMap } from '../renderer/assets/environment.js';
-import { listBuiltinEnvMaps } from '../renderer/io/envmap-io.js';
-import { PROJECT_ROOT } from '../renderer/io/paths.js';
+import { listBuiltinEnvMaps, loadEnvMap } from '../renderer/io/envmap-io.js';
+import { allowedEnvMap } from './env-preview.js';
 import { floatsToHalf, halfsToFloat } from '../renderer/core/half.js';
-import { rotateEnv, type EnvImage } from '../renderer/core/latlong.js';
-import { fitEnv } from '../renderer/core/lighting.js';
+import type { EnvImage } from '../renderer/core/latlong.js';
+import { layerImage } from '../renderer/core/env-layers.js';
 import { autoExposure } from '../renderer/core/color.js';
 import { displayRgba, rgbaToRgb } from '../renderer/core/display.js';
 
@@ -177,19 +176,9 @@ export function mountOlatRoutes(app: express.Express, ctx: AppContext): void {
     return { png, exposure };
   }
 
+  /** builtin:NAME or a file inside an asset root (no absolute paths): env-preview.ts allowedEnvMap. */
   function allowedMap(ref: unknown): string | null {
-    if (typeof ref !== 'string' || ref.length > 500 || ref.includes('\0')) return null;
-    if (ref.startsWith('builtin:')) return /^builtin:[A-Za-z0-9_-]+$/.test(ref) ? ref : null;
-    const roots = ctx.assetRoots.map((r) => r.dir).filter((r) => fs.existsSync(r)).map((r) => fs.realpathSync(r));
-    for (const c of path.isAbsolute(ref) ? [] : [path.resolve(ref), path.resolve(PROJECT_ROOT, ref)]) {
-      try {
-        const real = fs.realpathSync(c);
-        if (fs.statSync(real).isFile() && roots.some((r) => inside(r, real))) return real;
-      } catch {
-        /* next */
-      }
-    }
-    return null;
+    return allowedEnvMap(ref, ctx.assetRoots.map((r) => r.dir), { absolute: false });
   }
 
   async function mapOr404(res: Response, ref: unknown): Promise<EnvImage | null> {
@@ -317,7 +306,7 @@ export function mountOlatRoutes(app: express.Express, ctx: AppContext): void {
       if (!Number.isFinite(rotation)) return void res.status(400).json({ error: 'rotation must be a number' });
       const env = await mapOr404(res, req.query.map);
       if (!env) return;
-      const small = fitEnv(rotateEnv(env, ((rotation % 360) + 360) % 360), width, width / 2);
+      const small = layerImage(env, ((rotation % 360) + 360) % 360, width, width / 2);
       const exposure = clampExposure(req.query.exposure ?? 0);
       const rgba = displayRgba({ width, height: width / 2, channels: 3, data: floatsToHalf(small.data) }, 'radiance', exposure);
       const png = await sharp(rgbaToRgb(rgba), { raw: { width, height: width / 2, channels: 3 } }).png().toBuffer();

@@ -2,10 +2,9 @@
 // shadowed lights, the residual as a GGX-prefiltered float cube chain and SH9 (cached), and the
 // visible background.
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { readBuiltinEnvMap, readEnvMap } from '../io/envmap-io.js';
-import { PROJECT_ROOT } from '../io/paths.js';
-import { type EnvImage, rotateEnv, scaleEnv, addEnv, resizeEnv, uvFromDir, addBilinear } from '../core/latlong.js';
+import { loadEnvMap } from '../io/envmap-io.js';
+import { type EnvImage, rotateEnv, uvFromDir } from '../core/latlong.js';
+import { type EnvLayer, activeLayers, sumEnvLayersAlongRays, sumEnvLayersAtMapSize } from '../core/env-layers.js';
 import { VLSE_HEADER_BYTES, VLSC_MAGIC } from '../core/protocol.js';
 import { extractLights, type ExtractedLight } from '../core/env-lights.js';
 import { buildCubeMipChain, type CubeMipChain } from '../core/cubemap.js';
@@ -13,51 +12,19 @@ import { projectEnvSH9 } from '../core/sh9.js';
 import type { ResolvedCamera } from '../core/camera.js';
 import { pixelRay } from '../core/camera.js';
 
-export interface EnvLayerSpec {
-  map: string;
-  rotationDeg: number;
-  intensity: number;
-  weight: number;
-}
+/** One environment layer (the type lives in core/env-layers.ts). */
+export type EnvLayerSpec = EnvLayer;
 
-const cache = new Map<string, Promise<EnvImage>>();
+/**
+ * Loads 'builtin:NAME' or a .hdr/.exr path: io/envmap-io.ts loadEnvMap (the one resolver and the
+ * one cache; re-exported here for the modules that load maps with their environments).
+ */
+export { loadEnvMap };
 
-/** Loads 'builtin:NAME' or a .hdr/.exr path (relative to cwd, then the project root). */
-export function loadEnvMap(ref: string, cwd = process.cwd()): Promise<EnvImage> {
-  let key = ref;
-  if (!ref.startsWith('builtin:')) {
-    const fromCwd = path.resolve(cwd, ref);
-    key = path.isAbsolute(ref) ? ref : fromCwd;
-  }
-  let p = cache.get(key);
-  if (!p) {
-    p = ref.startsWith('builtin:') ? readBuiltinEnvMap(ref) : readEnvMapWithFallback(key, ref);
-    p.catch(() => cache.delete(key));
-    cache.set(key, p);
-  }
-  return p;
-}
-
-async function readEnvMapWithFallback(abs: string, ref: string): Promise<EnvImage> {
-  try {
-    return await readEnvMap(abs);
-  } catch (err) {
-    if (!path.isAbsolute(ref) && (err as NodeJS.ErrnoException).code === 'ENOENT') return readEnvMap(path.resolve(PROJECT_ROOT, ref));
-    throw err;
-  }
-}
-
-/** The layers as one map (weighted sum of rotated, scaled maps), at the first map's size. */
+/** The layers as one map (weighted sum of rotated, scaled maps), at the first map's size: core/env-layers.ts sumEnvLayersAtMapSize. */
 export async function combineLayers(layers: EnvLayerSpec[]): Promise<EnvImage> {
-  let out: EnvImage | null = null;
-  for (const l of layers) {
-    const env = await loadEnvMap(l.map);
-    const sized: EnvImage = out && (env.width !== out.width || env.height !== out.height) ? resizeEnv(env, out.width, out.height) : env;
-    const layer: EnvImage = scaleEnv(l.rotationDeg ? rotateEnv(sized, l.rotationDeg) : sized, l.intensity * l.weight);
-    out = out ? addEnv(out, layer) : layer;
-  }
-  if (!out) throw new Error('combineLayers: no environment layers');
-  return out;
+  const maps = await Promise.all(layers.map((l) => loadEnvMap(l.map)));
+  return sumEnvLayersAtMapSize(layers, (_l, i) => maps[i]);
 }
 
 /**
@@ -175,14 +142,8 @@ function rayUv(cam: ResolvedCamera): { u: Float64Array; v: Float64Array } {
  * A layer rotated by a about +Y is the map shifted in u: L(R^-1 d) is read at u + a/360 (latlong.ts).
  */
 export async function renderBackground(layers: EnvLayerSpec[], cam: ResolvedCamera): Promise<Float32Array> {
-  const active = layers.filter((l) => l.weight * l.intensity > 0);
+  const active = activeLayers(layers);
   const maps = await Promise.all(active.map((l) => loadEnvMap(l.map)));
   const { u, v } = rayUv(cam);
-  const out = new Float32Array(cam.width * cam.height * 3);
-  for (const [i, l] of active.entries()) {
-    const k = l.intensity * l.weight;
-    const shift = l.rotationDeg / 360;
-    for (let p = 0; p < u.length; p++) addBilinear(maps[i], u[p] + shift, v[p], k, out, p * 3);
-  }
-  return out;
+  return sumEnvLayersAlongRays(active, maps, u, v, new Float32Array(cam.width * cam.height * 3));
 }

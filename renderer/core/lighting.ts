@@ -22,18 +22,12 @@
  */
 
 import { Rng } from './rng.js';
-import {
-  type EnvImage,
-  type Vec3,
-  createEnv,
-  pixelSolidAngle,
-  reduceEnv,
-  resizeEnv,
-  rotateEnv,
-  uvFromDir,
-} from './latlong.js';
+import { type EnvImage, type Vec3, createEnv, pixelSolidAngle, uvFromDir } from './latlong.js';
+import { type EnvLayer, layerImage, sumEnvLayers } from './env-layers.js';
 
 export type { Vec3 } from './latlong.js';
+export type { EnvLayer } from './env-layers.js';
+export { fitEnv } from './env-layers.js';
 
 export interface PointLight {
   /** metres, world frame */
@@ -61,17 +55,6 @@ export interface PointLight {
     headRadius: number;
     headCentre: [number, number, number];
   };
-}
-
-export interface EnvLayer {
-  /** map id or path, resolved by the caller's loader */
-  map: string;
-  /** rotation about +Y in degrees (latlong.rotateEnv convention) */
-  rotationDeg: number;
-  /** radiance multiplier drawn by distribution G */
-  intensity: number;
-  /** mixing weight (product of the betas of eq. 9); contribution = weight*intensity*map */
-  weight: number;
 }
 
 export interface Lighting {
@@ -334,20 +317,10 @@ export function projectPointLightsToEnv(
 }
 
 /**
- * Bring a map to width x height: energy-conserving reduceEnv when shrinking
- * (any ratio), resizeEnv (bilinear) otherwise.
- */
-export function fitEnv(env: EnvImage, width: number, height: number): EnvImage {
-  if (env.width === width && env.height === height) return env;
-  if (width <= env.width && height <= env.height) return reduceEnv(env, width, height);
-  return resizeEnv(env, width, height);
-}
-
-/**
  * The whole lighting as one width x height map: for every layer,
  * weight*intensity*fit(rotateEnv(loadMap(map), rotationDeg)) (rotation applied
  * at the source resolution, then fitEnv), plus projectPointLightsToEnv of the
- * point lights.
+ * point lights (the sum: env-layers.ts sumEnvLayers).
  */
 export function lightingToEnv(
   lighting: Lighting,
@@ -357,14 +330,6 @@ export function lightingToEnv(
   headRadius?: number,
   headCentre: Vec3 = [0, 0, 0],
 ): EnvImage {
-  const out = projectPointLightsToEnv(lighting.pointLights, width, height, headCentre, headRadius);
-  const acc = new Float64Array(out.data);
-  for (const layer of lighting.environment) {
-    const k = layer.weight * layer.intensity;
-    if (k === 0) continue;
-    const m = fitEnv(rotateEnv(loadMap(layer.map), layer.rotationDeg), width, height);
-    for (let i = 0; i < acc.length; i++) acc[i] += k * m.data[i];
-  }
-  out.data.set(acc);
-  return out;
+  const points = projectPointLightsToEnv(lighting.pointLights, width, height, headCentre, headRadius);
+  return sumEnvLayers(lighting.environment, (l) => layerImage(loadMap(l.map), l.rotationDeg, width, height), width, height, points);
 }

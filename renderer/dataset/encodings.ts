@@ -1,7 +1,8 @@
 // Node-only helpers of the batch engine: the per-lighting encodings the networks take (16x16
 // lat-long, SH9) and the crop augmentation applied to a rendered sample.
-import { loadEnvMap } from '../assets/environment.js';
-import { fitEnv, projectPointLightsToEnv, type Lighting } from '../core/lighting.js';
+import { loadEnvMap } from '../io/envmap-io.js';
+import { projectPointLightsToEnv, type Lighting } from '../core/lighting.js';
+import { fitEnv, layerGain, sumEnvLayers, type EnvLayer } from '../core/env-layers.js';
 import { rotateEnv, flattenEncoding, type EnvImage, type Vec3 } from '../core/latlong.js';
 import { projectEnvSH9 } from '../core/sh9.js';
 
@@ -25,37 +26,25 @@ export interface LightingEncoding {
 }
 
 /**
- * Encodes each lighting (same maths as lightingToEnv in shared/lighting.ts: point lights
- * projected, then every layer weight*intensity*fitEnv(rotateEnv(map)) added in float64), with
- * the rotated/reduced layers shared between the lightings of a sample.
+ * Encodes each lighting (lightingToEnv's maths, core/lighting.ts: point lights projected, then the
+ * layers summed by core/env-layers.ts sumEnvLayers), with the rotated/fitted layer maps shared
+ * between the lightings of a sample.
  */
 export async function encodeLightings(lightings: Lighting[], headRadius: number, headCentre: Vec3): Promise<LightingEncoding[]> {
   const fitted = new Map<string, { small: EnvImage; sh: EnvImage }>();
-  const layerMaps = async (map: string, rotationDeg: number) => {
-    const key = `${map}\0${rotationDeg}`;
-    let f = fitted.get(key);
-    if (!f) {
-      const rotated = rotateEnv(await loadEnvMap(map), rotationDeg);
-      f = { small: fitEnv(rotated, LATLONG_WIDTH, LATLONG_HEIGHT), sh: fitEnv(rotated, SH_PROJECTION_WIDTH, SH_PROJECTION_HEIGHT) };
-      fitted.set(key, f);
-    }
-    return f;
-  };
+  const keyOf = (l: EnvLayer) => `${l.map}\0${l.rotationDeg}`;
   const out: LightingEncoding[] = [];
   for (const l of lightings) {
-    const small = projectPointLightsToEnv(l.pointLights, LATLONG_WIDTH, LATLONG_HEIGHT, headCentre, headRadius);
-    const sh = projectPointLightsToEnv(l.pointLights, SH_PROJECTION_WIDTH, SH_PROJECTION_HEIGHT, headCentre, headRadius);
-    const accSmall = new Float64Array(small.data);
-    const accSh = new Float64Array(sh.data);
+    // Rotation at the source resolution, then fitEnv to each size (layerImage), once per layer.
     for (const layer of l.environment) {
-      const k = layer.weight * layer.intensity;
-      if (k === 0) continue;
-      const f = await layerMaps(layer.map, layer.rotationDeg);
-      for (let i = 0; i < accSmall.length; i++) accSmall[i] += k * f.small.data[i];
-      for (let i = 0; i < accSh.length; i++) accSh[i] += k * f.sh.data[i];
+      if (layerGain(layer) === 0 || fitted.has(keyOf(layer))) continue;
+      const rotated = rotateEnv(await loadEnvMap(layer.map), layer.rotationDeg);
+      fitted.set(keyOf(layer), { small: fitEnv(rotated, LATLONG_WIDTH, LATLONG_HEIGHT), sh: fitEnv(rotated, SH_PROJECTION_WIDTH, SH_PROJECTION_HEIGHT) });
     }
-    small.data.set(accSmall);
-    sh.data.set(accSh);
+    const points = projectPointLightsToEnv(l.pointLights, LATLONG_WIDTH, LATLONG_HEIGHT, headCentre, headRadius);
+    const pointsSh = projectPointLightsToEnv(l.pointLights, SH_PROJECTION_WIDTH, SH_PROJECTION_HEIGHT, headCentre, headRadius);
+    const small = sumEnvLayers(l.environment, (layer) => fitted.get(keyOf(layer))!.small, LATLONG_WIDTH, LATLONG_HEIGHT, points);
+    const sh = sumEnvLayers(l.environment, (layer) => fitted.get(keyOf(layer))!.sh, SH_PROJECTION_WIDTH, SH_PROJECTION_HEIGHT, pointsSh);
     const enc = { latlong: flattenEncoding(small), sh9: projectEnvSH9(sh) };
     // float32 overflow (huge intensities x bright maps) would write Inf into the .f32 files.
     for (const [name, a] of [[ENCODING_FILES.latlong, enc.latlong], [ENCODING_FILES.sh9, enc.sh9]] as const) {

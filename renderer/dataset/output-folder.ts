@@ -1,12 +1,13 @@
 // Node-only. The output folder of a batch (or sequence) run: the lock of its one writer, the
-// identity of what it holds (content hash of the config and the dataset format version, recorded
-// in batch.json / sequence.json), the scan of finished sample folders, stale temp cleanup, and the
+// identity of what it holds (content hash of the config, over the EXPANDED environment-map list,
+// and the dataset format version, recorded in batch.json / sequence.json), the scan of finished sample folders, stale temp cleanup, and the
 // atomic commit of a sample folder (temp folder renamed last).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { tempPathFor, TEMP_SUFFIX_RE } from '../io/fs-atomic.js';
+import { envMapFileHash, resolveEnvMapSync } from '../io/envmap-io.js';
 import { SAMPLE_JSON, sampleDirName, stableStringify, sha256 } from './layout.js';
 import { DATASET_FORMAT_VERSION, UNVERSIONED_FORMAT } from './records.js';
 
@@ -95,9 +96,43 @@ export function diffPaths(a: unknown, b: unknown, prefix = ''): string[] {
   return [prefix || '(root)'];
 }
 
-/** The content hash of a config's content part (what batch.json / sequence.json record). */
+/** One envMaps entry that names files, as the identity hashes it: the files it expands to, by name and content. */
+export interface EnvMapFilesIdentity {
+  ref: string;
+  files: { name: string; sha256: string }[];
+}
+
+/** A config's envMaps, when it has them (an array of strings). */
+function envMapRefs(content: unknown): string[] | null {
+  const refs = content && typeof content === 'object' ? (content as { envMaps?: unknown }).envMaps : undefined;
+  return Array.isArray(refs) && refs.every((r) => typeof r === 'string') ? refs : null;
+}
+
+/**
+ * The expanded environment-map list of `refs` as identity: for every entry that is not a builtin
+ * (a file, or a folder expanded to its .hdr/.exr files by the one resolver, io/envmap-io.ts), the
+ * file names and their sha256. Builtin maps ship with the pinned package and are identified by
+ * their references. null when every entry is a builtin (the references are the whole list).
+ */
+export function envMapFilesIdentity(refs: readonly string[]): EnvMapFilesIdentity[] | null {
+  const files = refs.filter((r) => !r.startsWith('builtin:'));
+  if (files.length === 0) return null;
+  return files.map((ref) => ({
+    ref,
+    files: resolveEnvMapSync(ref).map((m) => ({ name: path.basename(m.ref), sha256: envMapFileHash(m.ref) })),
+  }));
+}
+
+/**
+ * The content hash of a config's content part (what batch.json / sequence.json record): its JSON,
+ * plus, when its envMaps name files or folders, the expanded map list with every file's content
+ * hash (envMapFilesIdentity), so a map added to, removed from or changed in a folder between runs
+ * changes the identity and a resume is refused.
+ */
 export function contentHashOf(content: unknown): string {
-  return sha256(stableStringify(content));
+  const refs = envMapRefs(content);
+  const maps = refs ? envMapFilesIdentity(refs) : null;
+  return sha256(stableStringify(maps ? { content, envMapFiles: maps } : content));
 }
 
 /**
@@ -121,6 +156,14 @@ export function checkFolderIdentity(outDir: string, fileName: string, hash: stri
   }
   if (prev.contentHash !== hash) {
     const fields = diffPaths(prev.content ?? prev.config, content).slice(0, 8).join(', ');
+    const refs = envMapRefs(content);
+    const maps = refs ? envMapFilesIdentity(refs) : null;
+    if (!fields && maps) {
+      const now = maps.map((m) => `${m.ref} (${m.files.length} file(s): ${m.files.slice(0, 6).map((f) => f.name).join(', ')}${m.files.length > 6 ? ', ...' : ''})`).join('; ');
+      throw new Error(
+        `${outDir} holds ${what.items} drawn from a different set of environment maps: the config is the same, but the map files its envMaps expand to were added, removed or changed since the folder was started (or it was started by a checkout that did not hash map files); they now are ${now}. Resuming would draw from another list: use another --out, or delete the folder to start over`,
+      );
+    }
     throw new Error(`${outDir} holds ${what.items} of a different ${what.config} (differs in: ${fields || 'unknown fields'}); use another --out, or delete the folder to start over`);
   }
 }

@@ -1,9 +1,11 @@
-// Node-only. Writes one sample: every requested pass into a temp folder, then meta.json, then
-// one rename. A crash leaves at most a *.tmp-* folder that is never mistaken for a sample.
+// Node-only. Writes one sample: the passes encode their files in memory (renderer/develop/passes),
+// this module writes them (each atomically) into a temp folder, then meta.json, then one rename. A
+// crash leaves at most a *.tmp-* folder that is never mistaken for a sample.
 import fs from 'node:fs';
 import path from 'node:path';
-import { getPass, type PassFile } from '../develop/passes/index.js';
-import { tempPathFor } from '../io/fs-atomic.js';
+import { getPass, type EncodedPassFile, type PassContext, type PassFile } from '../develop/passes/index.js';
+import { compositeBeauty } from '../develop/passes/beauty.js';
+import { tempPathFor, writeFileAtomic } from '../io/fs-atomic.js';
 import { HALF_MAX } from '../core/half.js';
 import { PKG } from '../io/paths.js';
 import type { RenderedSample, RendererInfo } from '../develop/rendered.js';
@@ -108,10 +110,11 @@ export function checkRenderedValues(sample: RenderedSample): void {
   // modes are half already; compositing adds the float background): refuse, naming the fix.
   const beauty = sample.modes.beauty;
   if (beauty && sample.background && sample.spec.passes.includes('beauty')) {
-    const bg = sample.background;
+    // The composite the beauty pass writes (computed once per lighting, develop/passes/beauty.ts).
+    const over = compositeBeauty(beauty, sample.mask, sample.background);
     for (let p = 0; p < sample.mask.length; p++) {
       for (let c = 0; c < 3; c++) {
-        const v = beauty[p * 4 + c] + (1 - sample.mask[p]) * bg[p * 3 + c];
+        const v = over[p * 4 + c];
         if (Math.abs(v) > HALF_MAX) {
           throw new Error(
             `${head}: refusing to write the sample: pass beauty composited over the environment background has ${v} at pixel (x=${p % w}, y=${Math.floor(p / w)}), beyond the half-float maximum ${HALF_MAX}; set output.exrPixelType to "float" or lower the environment intensity`,
@@ -134,7 +137,7 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
   const tmp = tempPathFor(final); // TEMP_SUFFIX_RE
   fs.mkdirSync(tmp);
   try {
-    const ctx = {
+    const ctx: PassContext = {
       width: sample.width,
       height: sample.height,
       camera: sample.camera,
@@ -142,10 +145,16 @@ export async function writeSample(outDir: string, sample: RenderedSample, info: 
       mask: sample.mask,
       background: sample.background,
       output: sample.spec.output,
-      dir: tmp,
     };
-    // Passes write concurrently: their EXR deflate runs on libuv's thread pool.
-    const files: PassFile[] = (await Promise.all(sample.spec.passes.map((name) => getPass(name).write(ctx)))).flat();
+    // Passes encode concurrently (their EXR deflate runs on libuv's thread pool); each file is then
+    // written atomically into the temp folder.
+    const encoded: EncodedPassFile[] = (await Promise.all(sample.spec.passes.map((name) => getPass(name).encode(ctx)))).flat();
+    const files: PassFile[] = await Promise.all(
+      encoded.map(async ({ bytes, ...file }) => {
+        await writeFileAtomic(path.join(tmp, file.file), bytes);
+        return file;
+      }),
+    );
     for (const [name, bytes] of Object.entries(opts.extraFiles ?? {})) {
       if (name.includes('/') || name.includes('..')) throw new Error(`extra file name "${name}" must be a plain file name`);
       fs.writeFileSync(path.join(tmp, name), bytes);

@@ -18,9 +18,10 @@
 //    max(absolute, relative * distance) (defaults 2 mm, 1%).
 //  - files: flow EXR with two float32 channels R = u, G = v; occlusion PNG, 8-bit grey, the codes.
 import path from 'node:path';
-import { writeExr } from '../io/exr-write.js';
+import { encodeExrAsync, encodePng } from '../io/encoders.js';
+import { writeFileAtomic } from '../io/fs-atomic.js';
 import { readExr } from '../io/exr-read.js';
-import { writePng, readPng } from '../io/image-io.js';
+import { readPng } from '../io/image-io.js';
 
 export const OCC_VISIBLE = 0;
 export const OCC_NO_SURFACE = 100;
@@ -193,8 +194,8 @@ export function bilinearTaps(sx: number, sy: number, width: number, height: numb
   };
 }
 
-/** Writes `<name>.exr` (R = u, G = v, float32) and `occlusion_<name>.png` into `dir`. */
-export async function writeFlow(dir: string, name: string, f: FlowField): Promise<{ flowFile: string; occlusionFile: string }> {
+/** `<name>.exr` (R = u, G = v, float32) and `occlusion_<name>.png`, encoded in memory (file name -> bytes). */
+export async function encodeFlow(name: string, f: FlowField): Promise<{ flowFile: string; occlusionFile: string; files: Record<string, Buffer> }> {
   const n = f.width * f.height;
   const u = new Float32Array(n);
   const v = new Float32Array(n);
@@ -204,12 +205,26 @@ export async function writeFlow(dir: string, name: string, f: FlowField): Promis
   }
   const flowFile = `${name}.exr`;
   const occlusionFile = `occlusion_${name}.png`;
-  await writeExr(
-    path.join(dir, flowFile),
+  const flowBytes = await encodeExrAsync(
     { width: f.width, height: f.height, channels: [{ name: 'R', data: u }, { name: 'G', data: v }] },
     { pixelType: 'float', compression: 'zip', attributes: { 'vls:pass': 'flow', 'vls:flow': 'R = u (x right), G = v (y down), pixels' } },
-  );
-  await writePng(path.join(dir, occlusionFile), f.occlusion, { width: f.width, height: f.height, channels: 1, bitDepth: 8 });
+  ).catch((err: Error) => {
+    throw new Error(`${flowFile}: ${err.message}`, { cause: err });
+  });
+  const occlusionBytes = await encodePng(f.occlusion, { width: f.width, height: f.height, channels: 1, bitDepth: 8 }).catch((err: Error) => {
+    throw new Error(`${occlusionFile}: cannot encode PNG: ${err.message}`, { cause: err });
+  });
+  return { flowFile, occlusionFile, files: { [flowFile]: flowBytes, [occlusionFile]: occlusionBytes } };
+}
+
+/**
+ * Writes encodeFlow's two files into `dir` (atomically each). The one writer left in develop:
+ * renderer/pipelines/sequence.ts calls it; it moves to renderer/dataset with the sequence writer
+ * (.dependency-cruiser.cjs "develop-no-writers" names this file as the exception).
+ */
+export async function writeFlow(dir: string, name: string, f: FlowField): Promise<{ flowFile: string; occlusionFile: string }> {
+  const { flowFile, occlusionFile, files } = await encodeFlow(name, f);
+  for (const [file, bytes] of Object.entries(files)) await writeFileAtomic(path.join(dir, file), bytes);
   return { flowFile, occlusionFile };
 }
 

@@ -11,10 +11,14 @@
  * Built-in maps: the 18 CC0 Poly Haven maps embedded (base64 EXR) in @pmndrs/assets,
  * addressed as 'builtin:NAME' (e.g. 'builtin:studio').
  *
+ * References: the one resolver (envMapPathCandidates / locateEnvMapFile / resolveEnvMap) and the
+ * one cache (decoded maps keyed by absolute path + mtime + size, capped at 1 GiB, LRU) serve every
+ * caller: the batch, sequence and OLAT pipelines, the page's environments and the server.
+ *
  * Every error message starts with the file path (or builtin id) and says what is wrong.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as THREE from 'three';
@@ -22,6 +26,8 @@ import { HDRLoader } from 'three/examples/jsm/loaders/HDRLoader.js';
 import type { EnvImage } from '../core/latlong.js';
 import { decodeExr } from './exr-read.js';
 import { parseExrHeader } from './exr-header.js';
+import { PROJECT_ROOT } from './paths.js';
+import { resolveAssetPath } from './asset-roots.js';
 
 export type { EnvImage };
 
@@ -48,6 +54,11 @@ export interface ReadEnvMapOptions {
    * OpenImageIO), which is an encoding artefact, not data.
    */
   clampNegative?: boolean;
+  /**
+   * Return the cached image itself instead of a copy (default false). The caller must not
+   * modify it (loadEnvMap's maps are shared this way by every layer and lighting that uses them).
+   */
+  shared?: boolean;
 }
 
 /** sha256 hex digest of a buffer (e.g. to key caches / record provenance of a map). */
@@ -388,7 +399,7 @@ export async function readEnvMap(file: string, opts: ReadEnvMapOptions = {}): Pr
   const useCache = opts.cache ?? true;
   if (useCache) {
     const hit = cacheGet(abs, key);
-    if (hit) return cloneImg(hit);
+    if (hit) return opts.shared ? hit : cloneImg(hit);
   }
   const buf = await fsp.readFile(abs).catch((err: NodeJS.ErrnoException) => {
     throw new Error(`${file}: cannot load environment map: ${err.message}`, { cause: err });
@@ -396,7 +407,7 @@ export async function readEnvMap(file: string, opts: ReadEnvMapOptions = {}): Pr
   const img = decodeEnvMap(buf, file, opts);
   if (useCache) {
     cachePut(abs, key, img);
-    return cloneImg(img);
+    return opts.shared ? img : cloneImg(img);
   }
   return img;
 }
@@ -409,13 +420,20 @@ function builtinDir(): string {
   return builtinDirMemo;
 }
 
+let builtinListMemo: string[] | null = null;
 /** Ids of the built-in maps, e.g. ['builtin:apartment', ..., 'builtin:workshop'] (sorted). */
-export async function listBuiltinEnvMaps(): Promise<string[]> {
-  const files = await fsp.readdir(builtinDir());
-  return files
+export function listBuiltinEnvMapsSync(): string[] {
+  builtinListMemo ??= fs
+    .readdirSync(builtinDir())
     .filter((f) => f.endsWith('.exr.js'))
     .map((f) => BUILTIN_PREFIX + f.slice(0, -'.exr.js'.length))
     .sort();
+  return [...builtinListMemo];
+}
+
+/** Ids of the built-in maps, e.g. ['builtin:apartment', ..., 'builtin:workshop'] (sorted). */
+export async function listBuiltinEnvMaps(): Promise<string[]> {
+  return listBuiltinEnvMapsSync();
 }
 
 /** Raw EXR bytes of a built-in map ('builtin:studio' or 'studio'). */
@@ -446,20 +464,22 @@ export async function readBuiltinEnvMap(id: string, opts: ReadEnvMapOptions = {}
   const key = `builtin:${opts.allowAnyAspect ? 1 : 0}:${opts.clampNegative ? 1 : 0}`;
   if (useCache) {
     const hit = cacheGet(full, key);
-    if (hit) return cloneImg(hit);
+    if (hit) return opts.shared ? hit : cloneImg(hit);
   }
   const buf = await readBuiltinEnvMapBytes(full);
   const img = decodeEnvMap(buf, `${full}.exr`, opts);
   if (useCache) {
     cachePut(full, key, img);
-    return cloneImg(img);
+    return opts.shared ? img : cloneImg(img);
   }
   return img;
 }
 
 export interface ResolveEnvMapOptions {
-  /** Directories searched (in order) for a relative path / bare name that does not exist as given. */
+  /** Directories searched (in order, after the working directory) for a relative path / bare name that does not exist as given. */
   searchDirs?: string[];
+  /** The working directory relative references start from (default process.cwd()). */
+  cwd?: string;
 }
 
 export interface ResolvedEnvMap {
@@ -474,39 +494,59 @@ function isEnvFile(f: string): boolean {
   return (ENVMAP_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase());
 }
 
-async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
+function statOrNull(p: string): fs.Stats | null {
   try {
-    return await fsp.stat(p);
+    return fs.statSync(p);
   } catch {
     return null;
   }
 }
 
 /**
- * Resolve an env-map reference to a list of concrete maps:
+ * Where a map path is looked for, in order: an absolute path as given; a relative one under the
+ * working directory, then each of `searchDirs`, then the project root. A path under one asset
+ * root (../shared/assets, the fetch-assets cache) is also looked for under the other
+ * (asset-roots.ts resolveAssetPath). The one rule every loader, expander and server route uses.
+ */
+export function envMapPathCandidates(ref: string, opts: ResolveEnvMapOptions = {}): string[] {
+  const cwd = opts.cwd ?? process.cwd();
+  const base = path.isAbsolute(ref) ? [path.resolve(ref)] : [path.resolve(cwd, ref), ...(opts.searchDirs ?? []).map((d) => path.resolve(d, ref)), path.resolve(PROJECT_ROOT, ref)];
+  const out: string[] = [];
+  for (const c of base) {
+    out.push(c);
+    const alt = resolveAssetPath(c);
+    if (alt !== c) out.push(alt);
+  }
+  return [...new Set(out)];
+}
+
+/** The first existing candidate (envMapPathCandidates) of a map path, file or folder; null if none exists. */
+export function locateEnvMapPath(ref: string, opts: ResolveEnvMapOptions = {}): string | null {
+  return envMapPathCandidates(ref, opts).find((c) => statOrNull(c) !== null) ?? null;
+}
+
+/**
+ * Resolve an env-map reference to a list of concrete maps (synchronous; see resolveEnvMap):
  *  - 'builtin:NAME' -> that builtin ('builtin:*' -> all builtins);
- *  - a .hdr/.exr file path (absolute, relative to cwd, or to one of `searchDirs`;
- *    a bare name without extension also tries NAME.hdr / NAME.exr in each dir);
+ *  - a .hdr/.exr file path (envMapPathCandidates; a bare name without extension also tries
+ *    NAME.hdr / NAME.exr at each candidate);
  *  - a folder -> every .hdr/.exr file in it (sorted, non-recursive).
  * Throws (naming the reference and the places looked at) when nothing matches.
  */
-export async function resolveEnvMap(ref: string, opts: ResolveEnvMapOptions = {}): Promise<ResolvedEnvMap[]> {
+export function resolveEnvMapSync(ref: string, opts: ResolveEnvMapOptions = {}): ResolvedEnvMap[] {
   if (ref.startsWith(BUILTIN_PREFIX)) {
-    const all = await listBuiltinEnvMaps();
+    const all = listBuiltinEnvMapsSync();
     if (ref === 'builtin:*') return all.map((r) => ({ kind: 'builtin' as const, ref: r, name: r.slice(BUILTIN_PREFIX.length) }));
     if (!all.includes(ref)) throw new Error(`${ref}: unknown builtin environment map (available: ${all.join(', ')})`);
     return [{ kind: 'builtin', ref, name: ref.slice(BUILTIN_PREFIX.length) }];
   }
-  const candidates: string[] = [path.resolve(ref)];
-  if (!path.isAbsolute(ref)) {
-    for (const d of opts.searchDirs ?? []) candidates.push(path.resolve(d, ref));
-  }
+  const candidates = envMapPathCandidates(ref, opts);
   const withExt = candidates.flatMap((c) => (isEnvFile(c) ? [c] : [c, ...ENVMAP_EXTENSIONS.map((e) => c + e)]));
   for (const c of withExt) {
-    const st = await statOrNull(c);
+    const st = statOrNull(c);
     if (!st) continue;
     if (st.isDirectory()) {
-      const files = (await fsp.readdir(c)).filter(isEnvFile).sort();
+      const files = fs.readdirSync(c).filter(isEnvFile).sort();
       if (files.length === 0) throw new Error(`${c}: folder contains no .hdr/.exr environment maps`);
       return files.map((f) => {
         const abs = path.join(c, f);
@@ -519,4 +559,51 @@ export async function resolveEnvMap(ref: string, opts: ResolveEnvMapOptions = {}
     }
   }
   throw new Error(`${ref}: environment map not found (looked at: ${[...new Set(withExt)].join(', ')})`);
+}
+
+/** resolveEnvMapSync, as a promise. */
+export async function resolveEnvMap(ref: string, opts: ResolveEnvMapOptions = {}): Promise<ResolvedEnvMap[]> {
+  return resolveEnvMapSync(ref, opts);
+}
+
+const fileHashes = new Map<string, { key: string; sha256: string }>();
+
+/** sha256 of a map file's bytes, remembered per absolute path + mtime + size. */
+export function envMapFileHash(file: string): string {
+  const abs = path.resolve(file);
+  const st = fs.statSync(abs);
+  const key = `${st.mtimeMs}:${st.size}`;
+  const hit = fileHashes.get(abs);
+  if (hit?.key === key) return hit.sha256;
+  const sha256 = contentHash(fs.readFileSync(abs));
+  fileHashes.set(abs, { key, sha256 });
+  return sha256;
+}
+
+const loading = new Map<string, Promise<EnvImage>>();
+
+/**
+ * Loads a map reference, 'builtin:NAME' or a .hdr/.exr path (located by envMapPathCandidates),
+ * through the one cache (readEnvMap / readBuiltinEnvMap: keyed by path + mtime + size, capped).
+ * The image is SHARED: every caller gets the cached instance, which must not be modified
+ * (rotateEnv, fitEnv, scaleEnv ... return new maps). Concurrent loads of one map decode it once.
+ */
+export function loadEnvMap(ref: string, opts: { cwd?: string } = {}): Promise<EnvImage> {
+  let key: string;
+  let load: () => Promise<EnvImage>;
+  if (ref.startsWith(BUILTIN_PREFIX)) {
+    key = ref;
+    load = () => readBuiltinEnvMap(ref, { shared: true });
+  } else {
+    const file = locateEnvMapPath(ref, opts);
+    if (!file) return Promise.reject(new Error(`${ref}: cannot load environment map: file not found (looked at: ${envMapPathCandidates(ref, opts).join(', ')})`));
+    key = file;
+    load = () => readEnvMap(file, { shared: true });
+  }
+  let p = loading.get(key);
+  if (!p) {
+    p = load().finally(() => loading.delete(key));
+    loading.set(key, p);
+  }
+  return p;
 }

@@ -1,10 +1,26 @@
 // beauty: linear HDR radiance (values above 1 kept), alpha = coverage. With a background the
 // head is composited over it (premultiplied "over"); alpha still carries the mask.
 import type { PassContext, PassDefinition } from './types.js';
-import { requireMode, writeChannelsExr } from './util.js';
+import { requireMode, encodeChannelsExr } from './util.js';
 
-/** Beauty composited over the background (or left premultiplied on transparent). */
+// One composite per lighting: the beauty pass, the preview, the camera simulation and the half-range
+// check all ask for it; it is computed once per (beauty, mask, background) and remembered as long
+// as the beauty buffer lives.
+const composites = new WeakMap<Float32Array, { mask: Float32Array; background: Float32Array | null; out: Float32Array }>();
+
+/**
+ * Beauty composited over the background (or left premultiplied on transparent). Memoised on its
+ * input buffers (which must not change afterwards): the result is shared, READ-ONLY.
+ */
 export function compositeBeauty(beauty: Float32Array, mask: Float32Array, background: Float32Array | null): Float32Array {
+  const hit = composites.get(beauty);
+  if (hit && hit.mask === mask && hit.background === background) return hit.out;
+  const out = composite(beauty, mask, background);
+  composites.set(beauty, { mask, background, out });
+  return out;
+}
+
+function composite(beauty: Float32Array, mask: Float32Array, background: Float32Array | null): Float32Array {
   const out = new Float32Array(beauty.length);
   for (let p = 0; p < mask.length; p++) {
     const a = mask[p];
@@ -25,7 +41,7 @@ export const beautyPass: PassDefinition = {
   name: 'beauty',
   description: 'Linear HDR radiance (RGB), A = anti-aliased coverage; premultiplied over the background',
   requires: ['beauty'],
-  async write(ctx) {
-    return [await writeChannelsExr(ctx, 'beauty', 'beauty', beautyOverBackground(ctx, 'beauty'), 4, ['R', 'G', 'B', 'A'], this.description)];
+  async encode(ctx) {
+    return [await encodeChannelsExr(ctx, 'beauty', 'beauty', beautyOverBackground(ctx, 'beauty'), 4, ['R', 'G', 'B', 'A'], this.description)];
   },
 };

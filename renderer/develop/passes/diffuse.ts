@@ -1,14 +1,14 @@
 // diffuse: shading, i.e. irradiance-like term before multiplication by albedo, so that
 // beauty = albedo * diffuse + specular on the head (see README "Intrinsic decomposition").
 import type { PassDefinition } from './types.js';
-import { requireMode, writeRgbExr } from './util.js';
+import { requireMode, encodeRgbExr } from './util.js';
 
 export const diffusePass: PassDefinition = {
   name: 'diffuse',
   description: 'Diffuse shading (RGB, linear): beauty = albedo x diffuse + specular',
   requires: ['diffuse'],
-  async write(ctx) {
+  async encode(ctx) {
     const rgb = requireMode(ctx, 'diffuse', 'diffuse');
-    return [await writeRgbExr(ctx, 'diffuse', 'diffuse', rgb, 3, this.description)];
+    return [await encodeRgbExr(ctx, 'diffuse', 'diffuse', rgb, 3, this.description)];
   },
 };

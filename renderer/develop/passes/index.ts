@@ -13,7 +13,7 @@ import { depthPass } from './depth.js';
 import { maskPass } from './mask.js';
 import { previewPass } from './preview.js';
 
-export type { PassDefinition, PassContext, PassFile } from './types.js';
+export type { PassDefinition, PassContext, PassFile, EncodedPassFile } from './types.js';
 
 const REGISTRY: Record<PassName, PassDefinition> = {
   beauty: beautyPass,

@@ -1,13 +1,13 @@
 // normal: unit normals after normal mapping, in world space and in camera space.
 import type { PassDefinition } from './types.js';
-import { requireMode, writeRgbExr } from './util.js';
+import { requireMode, encodeRgbExr } from './util.js';
 import { worldToCameraDir } from '../../core/camera.js';
 
 export const normalPass: PassDefinition = {
   name: 'normal',
   description: 'Unit normals: normal_world.exr (canonical world), normal_camera.exr (camera: x right, y up, z toward the camera); 0 off the head',
   requires: ['normal'],
-  async write(ctx) {
+  async encode(ctx) {
     const src = requireMode(ctx, 'normal', 'normal');
     const world = new Float32Array(src.length);
     const cam = new Float32Array(src.length);
@@ -24,8 +24,8 @@ export const normalPass: PassDefinition = {
       cam[i + 2] = -c[2];
     }
     return [
-      await writeRgbExr(ctx, 'normal', 'normal_world', world, 3, 'World-space unit normal (x, y, z) in R, G, B'),
-      await writeRgbExr(ctx, 'normal', 'normal_camera', cam, 3, 'Camera-space unit normal, OpenGL axes (x right, y up, z toward the camera)'),
+      await encodeRgbExr(ctx, 'normal', 'normal_world', world, 3, 'World-space unit normal (x, y, z) in R, G, B'),
+      await encodeRgbExr(ctx, 'normal', 'normal_camera', cam, 3, 'Camera-space unit normal, OpenGL axes (x right, y up, z toward the camera)'),
     ];
   },
 };

@@ -1,15 +1,14 @@
 // preview: display image, tonemapped sRGB (8-bit PNG with alpha = mask when transparent).
-import path from 'node:path';
-import { writePng } from '../../io/image-io.js';
 import { autoExposure, tonemapToSrgb8 } from '../../core/color.js';
 import type { PassDefinition } from './types.js';
 import { beautyOverBackground } from './beauty.js';
+import { encodePngFile } from './util.js';
 
 export const previewPass: PassDefinition = {
   name: 'preview',
   description: 'Tonemapped sRGB preview of beauty (8-bit PNG, ACES filmic, exposure from output.previewExposure)',
   requires: ['beauty'],
-  async write(ctx) {
+  async encode(ctx) {
     const rgba = beautyOverBackground(ctx, 'preview');
     // Tonemap the unpremultiplied colour so edges do not darken, then keep coverage as alpha.
     const n = ctx.mask.length;
@@ -28,7 +27,7 @@ export const previewPass: PassDefinition = {
       out[p * 4 + 2] = srgb[p * 3 + 2];
       out[p * 4 + 3] = ctx.background ? 255 : Math.round(rgba[p * 4 + 3] * 255);
     }
-    await writePng(path.join(ctx.dir, 'preview.png'), out, { width: ctx.width, height: ctx.height, channels: 4, bitDepth: 8 });
-    return [{ pass: 'preview', file: 'preview.png', format: 'png', channels: ['R', 'G', 'B', 'A'], pixelType: 'uint8', description: `${this.description}; exposure ${exposure.toFixed(3)} stops` }];
+    const bytes = await encodePngFile('preview.png', out, { width: ctx.width, height: ctx.height, channels: 4, bitDepth: 8 });
+    return [{ pass: 'preview', file: 'preview.png', format: 'png', channels: ['R', 'G', 'B', 'A'], pixelType: 'uint8', description: `${this.description}; exposure ${exposure.toFixed(3)} stops`, bytes }];
   },
 };

@@ -1,13 +1,13 @@
 // specular: reflected radiance (direct lights + environment), linear.
 import type { PassDefinition } from './types.js';
-import { requireMode, writeRgbExr } from './util.js';
+import { requireMode, encodeRgbExr } from './util.js';
 
 export const specularPass: PassDefinition = {
   name: 'specular',
   description: 'Specular radiance (RGB, linear): direct-light highlights + environment reflection',
   requires: ['specular'],
-  async write(ctx) {
+  async encode(ctx) {
     const rgb = requireMode(ctx, 'specular', 'specular');
-    return [await writeRgbExr(ctx, 'specular', 'specular', rgb, 3, this.description)];
+    return [await encodeRgbExr(ctx, 'specular', 'specular', rgb, 3, this.description)];
   },
 };

@@ -1,4 +1,5 @@
-// The pass registry's contract. A pass turns the page's raw render modes into files.
+// The pass registry's contract. A pass turns the page's raw render modes into encoded files (bytes
+// in memory); the dataset writer (renderer/dataset/write-sample.ts) writes them, atomically.
 import type { RenderModeName } from '../../core/render-modes.js';
 import type { ResolvedCamera } from '../../core/camera.js';
 
@@ -16,8 +17,6 @@ export interface PassContext {
   /** Linear RGB radiance seen through each pixel where the head is not (null: transparent). */
   background: Float32Array | null;
   output: { exrPixelType: 'half' | 'float'; exrCompression: 'zip' | 'none'; previewExposure: number | 'auto' };
-  /** Folder the files go to (a temp folder renamed into place once the sample is complete). */
-  dir: string;
 }
 
 export interface PassFile {
@@ -29,10 +28,16 @@ export interface PassFile {
   description: string;
 }
 
+/** A pass file and its bytes, ready to be written into the sample folder under `file`. */
+export interface EncodedPassFile extends PassFile {
+  bytes: Buffer;
+}
+
 export interface PassDefinition {
   name: string;
   description: string;
   /** Render modes the page must produce for this pass. */
   requires: RenderModeName[];
-  write(ctx: PassContext): Promise<PassFile[]>;
+  /** The pass's files, encoded in memory (nothing is written here). */
+  encode(ctx: PassContext): Promise<EncodedPassFile[]>;
 }

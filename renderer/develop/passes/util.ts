@@ -1,7 +1,6 @@
-// Helpers shared by pass modules: channel planes and coverage handling.
-import path from 'node:path';
-import { writeExr } from '../../io/exr-write.js';
-import type { PassContext, PassFile } from './types.js';
+// Helpers shared by pass modules: channel planes, required modes, EXR encoding (in memory).
+import { encodeExrAsync, encodePng, type PngWriteOptions } from '../../io/encoders.js';
+import type { EncodedPassFile, PassContext } from './types.js';
 
 /** Splits an interleaved buffer into planes (what the EXR writer takes). */
 export function planes(src: Float32Array, channels: number, count: number): Float32Array[] {
@@ -16,8 +15,8 @@ export function requireMode(ctx: PassContext, mode: keyof PassContext['modes'], 
   return m;
 }
 
-/** Writes the first `names.length` channels of an interleaved buffer as one EXR. */
-export async function writeChannelsExr(
+/** The first `names.length` channels of an interleaved buffer as one EXR file's bytes. */
+export async function encodeChannelsExr(
   ctx: PassContext,
   pass: string,
   name: string,
@@ -26,17 +25,30 @@ export async function writeChannelsExr(
   names: string[],
   description: string,
   pixelType: 'half' | 'float' = ctx.output.exrPixelType,
-): Promise<PassFile> {
+): Promise<EncodedPassFile> {
   const data = planes(src, stride, names.length);
   const file = `${name}.exr`;
-  await writeExr(
-    path.join(ctx.dir, file),
-    { width: ctx.width, height: ctx.height, channels: names.map((n, i) => ({ name: n, data: data[i] })) },
-    { pixelType, compression: ctx.output.exrCompression, attributes: { 'vls:pass': pass } },
-  );
-  return { pass, file, format: 'exr', channels: names, pixelType, description };
+  let bytes: Buffer;
+  try {
+    bytes = await encodeExrAsync(
+      { width: ctx.width, height: ctx.height, channels: names.map((n, i) => ({ name: n, data: data[i] })) },
+      { pixelType, compression: ctx.output.exrCompression, attributes: { 'vls:pass': pass } },
+    );
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return { pass, file, format: 'exr', channels: names, pixelType, description, bytes };
 }
 
-export function writeRgbExr(ctx: PassContext, pass: string, name: string, rgb: Float32Array, stride: number, description: string, pixelType?: 'half' | 'float'): Promise<PassFile> {
-  return writeChannelsExr(ctx, pass, name, rgb, stride, ['R', 'G', 'B'], description, pixelType);
+export function encodeRgbExr(ctx: PassContext, pass: string, name: string, rgb: Float32Array, stride: number, description: string, pixelType?: 'half' | 'float'): Promise<EncodedPassFile> {
+  return encodeChannelsExr(ctx, pass, name, rgb, stride, ['R', 'G', 'B'], description, pixelType);
+}
+
+/** PNG bytes of interleaved pixels; errors name the file. */
+export async function encodePngFile(file: string, data: Uint8Array | Uint16Array, opts: PngWriteOptions): Promise<Buffer> {
+  try {
+    return await encodePng(data, opts);
+  } catch (err) {
+    throw new Error(`${file}: cannot encode PNG: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -4,7 +4,8 @@
 import { h, s as svg, kv, fmtNum, announce, typingTarget } from './dom.js';
 import { getJson, getHalf, getF32, type SampleDetail, type PointLightJson, type HalfImageResponse } from './api.js';
 import { hrefOf, focusHeading, type ViewContext } from './nav.js';
-import { displayLut, positiveRange, toRgba, type DisplayKind } from '../../../renderer/core/display.js';
+import { displayLut, passNameOfFile, positiveRange, toRgba, type DisplayKind } from '../../../renderer/core/display.js';
+import { LIGHTING_INDEPENDENT_PASSES } from '../../../renderer/core/passes.js';
 import { fromHalf, floatsToHalf, halfsToFloat } from '../../../renderer/core/half.js';
 import { autoExposure as meterExposure } from '../../../renderer/core/color.js';
 import { uvFromDir } from '../../../renderer/core/latlong.js';
@@ -18,7 +19,8 @@ interface Shown {
   range?: [number, number];
 }
 
-const LIT = ['beauty', 'diffuse', 'specular'];
+/** Pass files that change with the lighting (shown per lighting); the rest are stored once (renderer/core/passes.ts). */
+const isLit = (file: string): boolean => !LIGHTING_INDEPENDENT_PASSES.includes(passNameOfFile(file));
 
 function vec(v: unknown, d = 3): string {
   return Array.isArray(v) ? `[${v.map((x) => fmtNum(Number(x), d)).join(', ')}]` : '–';
@@ -188,7 +190,7 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
   const passesSection = h('section', { 'aria-labelledby': 'passes-h', class: 'panel' }, h('h2', { id: 'passes-h' }, 'Passes'));
   for (const L of d.lightings) {
     const row = h('div', { class: 'pass-row' });
-    for (const p of L.passes.filter((p) => LIT.includes(p.name))) {
+    for (const p of L.passes.filter((p) => isLit(p.name))) {
       row.append(figure(`${L.key} ${p.label.toLowerCase()}`, `${apiBase}/${encodeURIComponent(L.key)}/${p.name}.f16`, p.kind as DisplayKind, 'pass', p.name, rawUrl(p.file)));
     }
     if (L.hasPreview) {
@@ -197,7 +199,7 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
     }
     passesSection.append(h('h3', null, L.key, L.role ? h('span', { class: 'muted small' }, ` — ${L.role}`) : null), row);
   }
-  const intrinsics = d.lightings.flatMap((L) => L.passes.filter((p) => !LIT.includes(p.name)).map((p) => ({ L, p })));
+  const intrinsics = d.lightings.flatMap((L) => L.passes.filter((p) => !isLit(p.name)).map((p) => ({ L, p })));
   if (intrinsics.length) {
     const row = h('div', { class: 'pass-row' });
     for (const { L, p } of intrinsics) {
@@ -205,7 +207,7 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
       const note = kind === 'albedo' ? ' (sRGB)' : kind === 'normal' ? ' ((n+1)/2)' : kind === 'depth' ? ' (near = bright)' : '';
       row.append(figure(`${p.label}${note}`, `${apiBase}/${encodeURIComponent(L.key)}/${p.name}.f16`, kind, 'fixed', p.name, rawUrl(p.file)));
     }
-    passesSection.append(h('h3', null, 'Lighting-independent', h('span', { class: 'muted small' }, ' — albedo, normals, depth, mask (stored with the first lighting)')), row);
+    passesSection.append(h('h3', null, 'Lighting-independent', h('span', { class: 'muted small' }, ` — ${LIGHTING_INDEPENDENT_PASSES.join(', ')} (stored with the first lighting)`)), row);
   }
   passesSection.append(readout);
 
