@@ -23,7 +23,11 @@ import {
   sampleIctParams,
   seatIctEyes,
   ICT_RANGES,
+  ictRef,
+  irisColourWeights,
 } from '../renderer/assets/ict/index.js';
+import { SampleRecordSchema, HeadParamsRecordSchema } from '../renderer/dataset/records.js';
+import { sampleHeadRecord } from '../renderer/dataset/sample-record.js';
 import { IPD_MODES_CM, IPD_NEUTRAL_CM } from '../renderer/assets/ict/eye-basis.js';
 import { ICT_EXPRESSIONS } from '../renderer/assets/ict/manifest.js';
 import { meanOf } from '../renderer/assets/ict/mesh.js';
@@ -85,6 +89,52 @@ describe('ICT head source: options and schema (no files)', function () {
     console.log(`      ITA over 1,000 skin draws: ${lo.toFixed(1)} .. ${hi.toFixed(1)} deg`);
     expect(hi).to.be.greaterThan(55);
     expect(lo).to.be.lessThan(-30);
+  });
+});
+
+describe('ICT head source: eyes, records, fallback (no files)', function () {
+  it('iris colours: brown most common, then blue, hazel, green, grey; dark skin almost always brown', function () {
+    const n: Record<string, number> = {};
+    let darkBrown = 0;
+    let dark = 0;
+    for (let s = 0; s < 2000; s++) {
+      const p = sampleIctParams({ seed: s });
+      n[p.eyes.colour] = (n[p.eyes.colour] ?? 0) + 1;
+      if (p.skin.tone > 0.7) {
+        dark++;
+        if (p.eyes.colour === 'brown') darkBrown++;
+      }
+    }
+    console.log(`      iris colours over 2,000 draws: ${JSON.stringify(n)}`);
+    expect(n.brown / 2000).to.be.within(0.6, 0.9);
+    expect(n.blue).to.be.greaterThan(n.hazel);
+    expect(n.hazel).to.be.greaterThan(n.green);
+    for (const c of ['green', 'grey']) expect(n[c], c).to.be.greaterThan(20);
+    expect(darkBrown / dark).to.be.greaterThan(0.95);
+    const w = irisColourWeights(0);
+    expect(Object.values(w).reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-12);
+  });
+
+  it('sample.json head.params: the draw validates and is recorded; other heads are unchanged', function () {
+    const params = sampleIctParams({ seed: 5 });
+    expect(HeadParamsRecordSchema.safeParse(params).success).to.equal(true);
+    const head = { descriptor: { id: 'ict-x', name: 'n', license: 'MIT', attribution: 'a' }, contentHash: 'h' };
+    const rec = sampleHeadRecord('ict:5', head, params);
+    expect(rec.params).to.deep.equal(params);
+    const plain = sampleHeadRecord('procedural', head);
+    expect(Object.keys(plain)).to.deep.equal(['ref', 'id', 'name', 'contentHash', 'license', 'attribution']);
+    expect(HeadParamsRecordSchema.safeParse({ ...params, blink: 2 }).success).to.equal(false);
+    expect(SampleRecordSchema.shape.head.safeParse({ ...plain, params: { ...params, identity: 'x' } }).success).to.equal(false);
+  });
+
+  it("fallback: 'procedural' is taken only without the model files", function () {
+    expect(ictRef({ fallback: 'procedural' }, () => false)).to.equal('procedural');
+    expect(ictRef({ fallback: 'procedural', sigma: 0.5 }, () => true)).to.equal('ict:{"sigma":0.5}');
+    expect(ictRef({ sigma: 0.5 }, () => false)).to.equal('ict:{"sigma":0.5}'); // no fallback: the render names the missing file
+    const c = parseBatchConfig({ heads: [{ source: 'ict', fallback: 'procedural', textureSize: 512 }] });
+    expect(c.heads[0]).to.equal(HAVE_ICT ? 'ict:{"textureSize":512}' : 'procedural');
+    const d = parseBatchConfig(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'scenes', 'default.json'), 'utf8')));
+    expect(d.heads[0]).to.equal(HAVE_ICT ? 'ict:{"textureSize":512}' : 'procedural');
   });
 });
 
@@ -180,7 +230,13 @@ describe('ICT head source: the model files', function () {
     const lb = await generateIctLookFiles(sampleIctParams({ seed: 7, textureSize: 256 }), m);
     for (const k of Object.keys(la) as (keyof typeof la)[]) expect(la[k].equals(lb[k]), k).to.equal(true);
     const g = parseGlb(a.files['head.glb']);
-    expect(g.json.meshes.map((x: { name: string }) => x.name)).to.include.members(['ict_skin', 'ict_eye_L', 'ict_eye_R', 'ict_teeth', 'ict_mouth']);
+    expect(g.json.meshes.map((x: { name: string }) => x.name)).to.include.members(['ict_skin', 'ict_eye_L', 'ict_eye_R', 'ict_teeth', 'ict_mouth', 'ict_lashes']);
+    // Lashes: an RGBA strand texture with both covered and empty texels.
+    const lashes = await sharp(la['lashes.png']).raw().toBuffer({ resolveWithObject: true });
+    expect(lashes.info.channels).to.equal(4);
+    let on = 0;
+    for (let i = 3; i < lashes.data.length; i += 4) if (lashes.data[i] > 128) on++;
+    expect(on / (lashes.data.length / 4)).to.be.within(0.01, 0.3);
     const h = buildIctHead(pr, m);
     expect((h.eyeCentres[0][1] + h.eyeCentres[1][1]) / 2).to.be.closeTo(0.027, 1e-6);
     expect(h.bboxMax[2]).to.be.within(0.09, 0.14); // nose tip in front, like the procedural head's 0.111
@@ -194,7 +250,7 @@ describe('ICT head source: rendered (real Chromium + WebGL)', function () {
     needIct(this);
   });
 
-  it('renders: the mask covers the face, no NaN; contact sheet of 4 identities', async function () {
+  it('renders: the mask covers the face, no NaN; contact sheet of 8 identities', async function () {
     const { Renderer } = await import('../renderer/engine/renderer.js');
     const { parseSampleSpec } = await import('../renderer/core/spec.js');
     const { tonemapToSrgb8 } = await import('../renderer/core/color.js');
@@ -202,14 +258,17 @@ describe('ICT head source: rendered (real Chromium + WebGL)', function () {
     const S = 256;
     const tiles: Buffer[] = [];
     try {
-      for (const seed of [11, 12, 13, 14]) {
-        const head = `ict:{"seed":${seed},"textureSize":512}`;
+      for (const seed of [11, 12, 13, 14, 15, 16, 17, 18]) {
+        // Mostly non-neutral expressions, so the sheet shows them.
+        const head = `ict:{"expressions":{"neutral":0.15},"seed":${seed},"textureSize":512}`;
         const spec = parseSampleSpec({
           head,
           width: S,
           height: S,
           camera: { yawDeg: 12, pitchDeg: 0, distance: 0.7, fovYDeg: 25 },
-          lighting: { environment: [{ map: 'builtin:studio', intensity: 0.8 }], pointLights: [{ position: [0.4, 0.3, 0.5], color: [1, 0.95, 0.9], intensity: 0.25 }] },
+          // The studio map's brightest source is above and behind the head (a hair light: it
+          // whitens the scalp); turned 180 deg it is a frontal key from above.
+          lighting: { environment: [{ map: 'builtin:studio', rotationDeg: 180, intensity: 0.5 }], pointLights: [{ position: [0.4, 0.3, 0.5], color: [1, 0.95, 0.9], intensity: 0.25 }] },
           passes: ['beauty', 'albedo', 'mask'],
           render: { envVisibility: false },
         });

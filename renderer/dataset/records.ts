@@ -72,8 +72,45 @@ export const EncodingsRecordSchema = z
   })
   .strict();
 
+const unit = num.min(0).max(1);
+
+/**
+ * What a drawn head was made of (sample.json head.params; renderer/assets/ict/params.ts
+ * IctHeadParams): every identity weight, the expression (kind and non-zero shape weights, gaze and
+ * blink included), the skin and iris draws. Rebuilds the head exactly with the generator version.
+ */
+export const HeadParamsRecordSchema = z
+  .object({
+    source: z.literal('ict'),
+    generator: int.min(1),
+    seed: int.min(0),
+    sigma: num.positive(),
+    truncation: num.positive().nullable(),
+    identity: z.array(num),
+    identityRedraws: int.min(0),
+    expressionKind: z.string().min(1),
+    expressions: z.record(z.string(), unit),
+    gaze: z.object({ horizontal: num, vertical: num }).strict(),
+    blink: unit,
+    skin: z
+      .object({ tone: unit, haemoglobin: num, pheomelanin: unit, freckles: unit, browDarkness: unit, browDensity: unit, oiliness: unit, lashDarkness: unit, noiseSeed: int.min(0) })
+      .strict(),
+    eyes: z.object({ colour: z.enum(['brown', 'hazel', 'green', 'blue', 'grey']), iris: unit, pupil: unit, noiseSeed: int.min(0) }).strict(),
+    textureSize: int.positive(),
+  })
+  .strict();
+
 export const SampleHeadRecordSchema = z
-  .object({ ref: z.string().min(1), id: z.string().min(1), name: z.string(), contentHash: z.string().min(1), license: z.string().nullable(), attribution: z.string().nullable() })
+  .object({
+    ref: z.string().min(1),
+    id: z.string().min(1),
+    name: z.string(),
+    contentHash: z.string().min(1),
+    license: z.string().nullable(),
+    attribution: z.string().nullable(),
+    /** drawn heads (ICT identities) only: every weight of the draw */
+    params: HeadParamsRecordSchema.optional(),
+  })
   .strict();
 
 export const SampleLightingEntrySchema = z
@@ -200,6 +237,7 @@ export type LightingRecord = z.infer<typeof LightingRecordSchema>;
 export type CameraRecord = z.infer<typeof CameraRecordSchema>;
 export type EncodingsRecord = z.infer<typeof EncodingsRecordSchema>;
 export type SampleHeadRecord = z.infer<typeof SampleHeadRecordSchema>;
+export type HeadParamsRecord = z.infer<typeof HeadParamsRecordSchema>;
 export type SampleLightingEntry = z.infer<typeof SampleLightingEntrySchema>;
 export type SampleRecord = z.infer<typeof SampleRecordSchema>;
 export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;

@@ -9,6 +9,7 @@ import {
   type CameraRecord,
   type EncodingsRecord,
   type FrameRecord,
+  type HeadParamsRecord,
   type LightingRecord,
   type SampleHeadRecord,
   type SampleLightingEntry,
@@ -26,10 +27,18 @@ export function encodingsRecord(sh9: Float32Array, folder?: string): EncodingsRe
   return { latlong16: at(ENCODING_FILES.latlong), latlongShape: [LATLONG_HEIGHT, LATLONG_WIDTH, 3], sh9File: at(ENCODING_FILES.sh9), sh9: Array.from(sh9) };
 }
 
-/** sample.json's head: the reference the planner drew and what it resolved to. */
-export function sampleHeadRecord(ref: string, head: { descriptor: { id: string; name?: string; license?: string | null; attribution?: string | null }; contentHash: string }): SampleHeadRecord {
+/**
+ * sample.json's head: the reference the planner drew and what it resolved to, and for a drawn
+ * head (ICT identity) every weight of the draw as `params` (absent otherwise, so other heads'
+ * records are unchanged).
+ */
+export function sampleHeadRecord(
+  ref: string,
+  head: { descriptor: { id: string; name?: string; license?: string | null; attribution?: string | null }; contentHash: string },
+  params?: HeadParamsRecord,
+): SampleHeadRecord {
   const d = head.descriptor;
-  return { ref, id: d.id, name: d.name ?? d.id, contentHash: head.contentHash, license: d.license ?? null, attribution: d.attribution ?? null };
+  return { ref, id: d.id, name: d.name ?? d.id, contentHash: head.contentHash, license: d.license ?? null, attribution: d.attribution ?? null, ...(params ? { params } : {}) };
 }
 
 export interface LightingEntryParts {

@@ -34,6 +34,8 @@ export interface LoadedHead {
   /** Per-vertex indirect shading of this render (4 floats per vertex, geometry() order). */
   setBounce(data: Float32Array | null): void;
   hasVisibility: boolean;
+  /** Frees the head's meshes, materials and textures (the page's head cache evicts with it). */
+  dispose(): void;
 }
 
 
@@ -145,6 +147,7 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
   }
   await Promise.all(loads);
   new IntrinsicPassPlugin(mat);
+  const loaderMaterials = new Set(result.meshes.map((x) => x.material).filter((x): x is Material => !!x)); // freed by dispose()
   for (const mesh of meshes) mesh.material = mat;
   // Multi-part heads (PageHead.parts): their own materials, see materials.ts.
   const partMats = await applyPartMaterials(scene, desc, meshes, mat);
@@ -223,6 +226,13 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
     },
     setEnabled(on: boolean) {
       root.setEnabled(on);
+    },
+    dispose() {
+      for (const pm of [mat, ...partMats]) visState.enabledMaterials.delete(pm.uniqueId);
+      // Meshes and nodes under the root (with their geometry), then every material with its textures.
+      root.dispose(false, false);
+      for (const lm of loaderMaterials) lm.dispose(true, true);
+      for (const pm of [mat, ...partMats]) pm.dispose(true, true);
     },
     configure(d: PageHead) {
       const ss = mat.subSurface;

@@ -4,6 +4,12 @@
 // albedo (constant or an sRGB map), roughness and F0. The head material stays the skin's; the
 // per-sample settings the render code writes on it (environmentIntensity) are mirrored onto the
 // part materials, so every surface sees the same lighting.
+//
+// Eyelashes (kind 'lashes') are cards whose albedo map carries strand coverage in alpha: they are
+// alpha-tested (a fragment below the cut-off is discarded in every render mode, so the passes and
+// the mask agree) and drawn from both sides. Their map keeps its mip chain: without one (an sRGB
+// texture with noMipmap) the llvmpipe page stalled after a few heads; the low cut-off and the
+// dense lash line of the texture keep a dark lid edge when the mips average the strands away.
 import { PBRMaterial } from '@babylonjs/core/Materials/PBR/pbrMaterial.js';
 import { Texture } from '@babylonjs/core/Materials/Textures/texture.js';
 import { Color3 } from '@babylonjs/core/Maths/math.color.js';
@@ -12,17 +18,22 @@ import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 import { IntrinsicPassPlugin } from './pass-plugin.js';
 import type { PageHead, PagePart } from '../core/protocol.js';
 
-function loadSrgb(url: string, scene: Scene): Promise<Texture> {
+function loadSrgb(url: string, scene: Scene, mipmaps = true): Promise<Texture> {
   return new Promise((resolve, reject) => {
     const tex: Texture = new Texture(url, scene, {
-      noMipmap: false,
+      noMipmap: !mipmaps,
       invertY: false,
+      // Decoded exactly by the GPU like the head's albedo map (head.ts), not by pow(x, 2.2).
       gammaSpace: true,
+      useSRGBBuffer: true,
       onLoad: () => resolve(tex),
       onError: (msg?: string) => reject(new Error(`texture ${url} failed to load: ${msg ?? 'decode error'}`)),
     });
   });
 }
+
+const LASHES = 'lashes';
+const LASH_ALPHA_CUTOFF = 0.25;
 
 function partMaterial(scene: Scene, desc: PageHead, part: PagePart, skin: PBRMaterial): PBRMaterial {
   const m = new PBRMaterial(`${part.kind}-${desc.key}-${part.meshName}`, scene);
@@ -40,7 +51,12 @@ function partMaterial(scene: Scene, desc: PageHead, part: PagePart, skin: PBRMat
   m.useRadianceOverAlpha = false;
   m.useSpecularOverAlpha = false;
   m.environmentIntensity = skin.environmentIntensity;
-  if (part.alpha !== undefined && part.alpha < 1) {
+  if (part.kind === LASHES) {
+    m.transparencyMode = PBRMaterial.PBRMATERIAL_ALPHATEST;
+    m.alphaCutOff = LASH_ALPHA_CUTOFF;
+    m.backFaceCulling = false;
+    m.twoSidedLighting = true;
+  } else if (part.alpha !== undefined && part.alpha < 1) {
     m.alpha = part.alpha;
     m.transparencyMode = PBRMaterial.PBRMATERIAL_ALPHABLEND;
   }
@@ -61,7 +77,15 @@ export async function applyPartMaterials(scene: Scene, desc: PageHead, meshes: A
     const targets = meshes.filter((mesh) => mesh.name === part.meshName);
     if (targets.length === 0) continue;
     const m = partMaterial(scene, desc, part, skin);
-    if (part.albedoMap) loads.push(loadSrgb(part.albedoMap, scene).then((t) => void (m.albedoTexture = t)));
+    const lashes = part.kind === LASHES;
+    if (part.albedoMap) {
+      loads.push(
+        loadSrgb(part.albedoMap, scene).then((t) => {
+          if (lashes) t.hasAlpha = true;
+          m.albedoTexture = t;
+        }),
+      );
+    }
     for (const t of targets) t.material = m;
     out.push(m);
   }

@@ -52,8 +52,79 @@ export function initScene(): void {
   scene.activeCamera = camera;
 }
 
+/**
+ * Loaded heads by key, least recently used first. A batch that draws a new head per sample (ICT
+ * identities) would otherwise keep every head's meshes, materials and textures on the GPU: beyond
+ * MAX_CACHED_HEADS the least recently used heads are disposed.
+ */
 const heads = new Map<string, Promise<LoadedHead>>();
+export const MAX_CACHED_HEADS = 3;
 let currentHead: LoadedHead | null = null;
+
+/**
+ * The per-vertex visibility each head was given (Node sends it once per head and page): kept for
+ * a while after the head is evicted so a head drawn again gets it back without Node re-sending it.
+ */
+const savedVisibility = new Map<string, Float32Array>();
+const MAX_SAVED_VISIBILITY = 32;
+
+function touch<K, V>(m: Map<K, V>, k: K, v: V): void {
+  m.delete(k);
+  m.set(k, v);
+}
+
+async function loadCached(req: PageHead): Promise<LoadedHead> {
+  const head = await loadHead(scene, req);
+  const set = head.setVisibility.bind(head);
+  head.setVisibility = (data: Float32Array) => {
+    touch(savedVisibility, req.key, data);
+    while (savedVisibility.size > MAX_SAVED_VISIBILITY) savedVisibility.delete(savedVisibility.keys().next().value!);
+    set(data);
+  };
+  const vis = savedVisibility.get(req.key);
+  if (vis) set(vis);
+  return head;
+}
+
+/** Disposes least recently used heads (never `keep`) until at most `max` remain. */
+function evictHeads(keep: string, max: number): void {
+  for (const [key, p] of heads) {
+    if (heads.size <= max) break;
+    if (key === keep) continue;
+    heads.delete(key);
+    p.then((h) => {
+      if (h === currentHead) currentHead = null;
+      h.dispose();
+    }).catch(() => undefined);
+  }
+}
+
+/** Number of heads the page holds (tests). */
+export function cachedHeadCount(): number {
+  return heads.size;
+}
+
+/** Loads (once) and shows the requested head, hiding the previous one. */
+export async function activateHead(req: PageHead): Promise<LoadedHead> {
+  let headPromise = heads.get(req.key);
+  if (!headPromise) {
+    // Make room first: a page holding ~6 ICT heads at once stalls on llvmpipe (measured), so a
+    // new head never loads next to MAX_CACHED_HEADS others.
+    evictHeads(req.key, MAX_CACHED_HEADS - 1);
+    headPromise = loadCached(req);
+  }
+  const p = headPromise;
+  touch(heads, req.key, p);
+  p.catch(() => {
+    if (heads.get(req.key) === p) heads.delete(req.key);
+  });
+  const head = await p;
+  if (currentHead && currentHead !== head) currentHead.setEnabled(false);
+  head.setEnabled(true);
+  head.configure(req);
+  currentHead = head;
+  return head;
+}
 
 /**
  * The shader variant drawn last (render and OLAT capture keys): the first draw of a new variant
@@ -63,19 +134,6 @@ export const variant = { last: '' };
 
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** Loads (once) and shows the requested head, hiding the previous one. */
-export async function activateHead(req: PageHead): Promise<LoadedHead> {
-  const headPromise = heads.get(req.key) ?? loadHead(scene, req);
-  heads.set(req.key, headPromise);
-  headPromise.catch(() => heads.delete(req.key));
-  const head = await headPromise;
-  if (currentHead && currentHead !== head) currentHead.setEnabled(false);
-  head.setEnabled(true);
-  head.configure(req);
-  currentHead = head;
-  return head;
 }
 
 export function placeCamera(c: PageCamera): void {

@@ -14,26 +14,29 @@ import { encodeGlbParts } from '../../io/gltf-write.js';
 import { loadIctModel, type IctModel, type LoadIctOptions } from './model.js';
 import { buildIctMesh, deformIct, type IctHeadMesh, type IctPartKind } from './mesh.js';
 import { seatIctEyes } from './checks.js';
-import { buildIctEyeTexture, buildIctSkinTextures } from './skin.js';
+import { buildIctEyeTexture, buildIctLashTexture, buildIctSkinTextures } from './skin.js';
 import { ICT_GENERATOR_VERSION, sampleIctParams, stableStringify, type IctHeadParams, type IctOptionsInput } from './params.js';
 
 export * from './params.js';
 export { loadIctModel, defaultIctDir, clearIctModelMemo, type IctModel } from './model.js';
 export { deformIct, buildIctMesh, ICT_RANGES, type IctHeadMesh } from './mesh.js';
 export { checkIctGeometry, seatIctEyes } from './checks.js';
-export { buildIctSkinTextures, buildIctEyeTexture, itaDeg, cheekAlbedo, linearRgbToLab } from './skin.js';
+export { buildIctSkinTextures, buildIctEyeTexture, buildIctLashTexture, irisColours, itaDeg, cheekAlbedo, linearRgbToLab } from './skin.js';
 
 export const ICT_ATTRIBUTION = 'ICT Face Model Light (ICT-FaceKit), USC Institute for Creative Technologies, MIT License (github.com/ICT-VGL/ICT-FaceKit)';
 const EYE_TEXTURE_SIZE = 512;
+const LASH_TEXTURE_SIZE = 1024;
 
 /** Constant materials of the non-skin parts (linear albedo). */
 export const ICT_PART_MATERIALS: Record<IctPartKind, { albedo: [number, number, number]; roughness: number; f0: number }> = {
   skin: { albedo: [1, 1, 1], roughness: 0.5, f0: 0.028 },
   // Wet cornea / tear film over the sclera: glossy, F0 of n = 1.376.
   eye: { albedo: [1, 1, 1], roughness: 0.06, f0: 0.025 },
-  teeth: { albedo: [0.78, 0.74, 0.62], roughness: 0.3, f0: 0.04 },
-  mouth: { albedo: [0.45, 0.12, 0.11], roughness: 0.35, f0: 0.028 },
-  lashes: { albedo: [0.02, 0.015, 0.012], roughness: 0.5, f0: 0.04 },
+  // Enamel is off-white, not paper white (linear ~0.5); the mouth interior is shaded by the lips.
+  teeth: { albedo: [0.52, 0.48, 0.38], roughness: 0.3, f0: 0.04 },
+  mouth: { albedo: [0.36, 0.09, 0.08], roughness: 0.35, f0: 0.028 },
+  // Colour and alpha from lashes.png (materials.ts alpha-tests it); keratin F0 ~0.046.
+  lashes: { albedo: [1, 1, 1], roughness: 0.45, f0: 0.046 },
 };
 
 /** The deformed, eye-seated geometry of one draw (no files). */
@@ -52,27 +55,29 @@ export function ictLookHash(params: IctHeadParams, model: IctModel): string {
   return crypto.createHash('sha256').update(`ict-look v${ICT_GENERATOR_VERSION}\n${model.key}\n${stableStringify(look)}`).digest('hex').slice(0, 16);
 }
 
-async function png(data: Uint8Array, width: number, height: number, channels: 1 | 3): Promise<Buffer> {
+async function png(data: Uint8Array, width: number, height: number, channels: 1 | 3 | 4): Promise<Buffer> {
   let img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
   if (channels === 1) img = img.toColourspace('b-w');
   return img.png({ compressionLevel: 6, adaptiveFiltering: true }).toBuffer();
 }
 
-export const ICT_LOOK_FILES = ['albedo.png', 'normal.png', 'specular.png', 'roughness.png', 'eye.png'] as const;
+export const ICT_LOOK_FILES = ['albedo.png', 'normal.png', 'specular.png', 'roughness.png', 'eye.png', 'lashes.png'] as const;
 export const ICT_HEAD_FILES = ['head.json', 'head.glb', 'params.json'] as const;
 
 /** The skin and eye texture files of a draw, in memory. */
 export async function generateIctLookFiles(params: IctHeadParams, model: IctModel): Promise<Record<(typeof ICT_LOOK_FILES)[number], Buffer>> {
   const tex = buildIctSkinTextures(model, params.skin, params.textureSize);
   const eye = buildIctEyeTexture(params.eyes, EYE_TEXTURE_SIZE);
-  const [albedo, normal, specular, roughness, eyePng] = await Promise.all([
+  const lashes = buildIctLashTexture(params.skin, LASH_TEXTURE_SIZE);
+  const [albedo, normal, specular, roughness, eyePng, lashPng] = await Promise.all([
     png(tex.albedo, tex.width, tex.height, 3),
     png(tex.normal, tex.width, tex.height, 3),
     png(tex.specular, tex.width, tex.height, 1),
     png(tex.roughness, tex.width, tex.height, 1),
     png(eye, EYE_TEXTURE_SIZE, EYE_TEXTURE_SIZE, 3),
+    png(lashes, LASH_TEXTURE_SIZE, LASH_TEXTURE_SIZE, 4),
   ]);
-  return { 'albedo.png': albedo, 'normal.png': normal, 'specular.png': specular, 'roughness.png': roughness, 'eye.png': eyePng };
+  return { 'albedo.png': albedo, 'normal.png': normal, 'specular.png': specular, 'roughness.png': roughness, 'eye.png': eyePng, 'lashes.png': lashPng };
 }
 
 /** head.json + head.glb + params.json of a draw, in memory (`lookDir` = the texture folder's name). */
@@ -104,6 +109,7 @@ export function generateIctHeadFiles(params: IctHeadParams, model: IctModel, loo
       ...ICT_PART_MATERIALS[p.kind],
       ...(p.kind === 'skin' ? { headMaps: true } : {}),
       ...(p.kind === 'eye' ? { albedoMap: look('eye.png') } : {}),
+      ...(p.kind === 'lashes' ? { albedoMap: look('lashes.png') } : {}),
     })),
     license: 'MIT (ICT Face Model Light, Copyright (c) 2020 USC Institute for Creative Technologies); textures CC0 (generated by project code)',
     attribution: ICT_ATTRIBUTION,

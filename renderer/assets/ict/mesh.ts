@@ -47,9 +47,9 @@ export const ICT_MATERIAL_PARTS: Readonly<Record<string, { part: string; kind: I
   M_LacrimalFluid: null,
   M_EyeBlend: null,
   M_EyeOcclusion: null,
-  // The lash cards are made for an alpha-textured Unreal material: drawn opaque they cover the
-  // eye opening like a black band, so they are hidden until a lash alpha texture exists.
-  M_EyeLashes: null,
+  // The lash cards (three layers of upper and of lower lashes per eye) are drawn alpha-tested
+  // with a generated strand texture (skin.ts buildIctLashTexture; materials.ts).
+  M_EyeLashes: { part: 'ict_lashes', kind: 'lashes' },
 };
 
 export interface IctPartMesh {

@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { Rng } from '../../core/rng.js';
 import { ICT_EXPRESSIONS, ICT_IDENTITY_COUNT, ICT_SHAPES, type IctShapeName } from './manifest.js';
 import { IPD_MODES_CM, IPD_NEUTRAL_CM } from './eye-basis.js';
+import { ICT_NEUTRAL_FILE, defaultIctDir } from './model.js';
+import fs from 'node:fs';
+import path from 'node:path';
 
 /** Drawn identities whose interpupillary distance falls outside this (cm) are redrawn (adult range). */
 export const ICT_IPD_RANGE_CM: readonly [number, number] = [5.6, 7.4];
@@ -22,7 +25,7 @@ export function ictIpdCm(identity: readonly number[]): number {
 }
 
 /** Bump when the draw or the generated head changes for the same options: part of every cache hash. */
-export const ICT_GENERATOR_VERSION = 3;
+export const ICT_GENERATOR_VERSION = 4;
 
 /** Identity weights beyond this many standard deviations of the model are refused. */
 export const ICT_MAX_IDENTITY_WEIGHT = 5;
@@ -121,7 +124,27 @@ export type IctOptions = z.infer<typeof IctOptionsSchema>;
 export type IctOptionsInput = z.input<typeof IctOptionsSchema>;
 
 /** The batch config's object form: `{ "source": "ict", ...IctOptions }`. */
-export const IctSourceSchema = IctOptionsSchema.extend({ source: z.literal('ict') }).strict();
+export const IctSourceSchema = IctOptionsSchema.extend({
+  source: z.literal('ict'),
+  fallback: z
+    .literal('procedural')
+    .optional()
+    .describe("Without the ICT model files (../shared/assets/heads/ict_facekit or the fetch-assets cache), use the procedural head instead of failing (said on stderr and in the dataset card). Default: fail naming the missing file."),
+}).strict();
+
+let warnedFallback = false;
+/** Whether the ICT model's files are present (the neutral mesh; loadIctModel names any other missing file). */
+export function ictModelPresent(dir = defaultIctDir()): boolean {
+  return fs.existsSync(path.join(dir, `${ICT_NEUTRAL_FILE}.gz`));
+}
+
+function fallBack(fallback: string): string {
+  if (!warnedFallback) {
+    warnedFallback = true;
+    process.stderr.write(`ICT face model not found at ${defaultIctDir()}: the config's ICT heads fall back to the ${fallback} head (fallback: "${fallback}"; README "ICT identities")\n`);
+  }
+  return fallback;
+}
 
 // ---- head references ----
 
@@ -162,9 +185,15 @@ export function stableStringify(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The canonical reference of options (defaults left out, so refs stay short). */
-export function ictRef(opts: IctOptionsInput): string {
-  const full = IctOptionsSchema.parse(opts);
+/**
+ * The canonical reference of options (defaults left out, so refs stay short). With
+ * `fallback: 'procedural'` (a config entry's option) and no ICT model files (`present()` false),
+ * the fallback reference instead, said once on stderr.
+ */
+export function ictRef(opts: IctOptionsInput & { fallback?: 'procedural' }, present: () => boolean = () => ictModelPresent()): string {
+  const { fallback, ...rest } = opts;
+  if (fallback && !present()) return fallBack(fallback);
+  const full = IctOptionsSchema.parse(rest);
   const defaults = IctOptionsSchema.parse({});
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(full)) {
@@ -192,12 +221,20 @@ export interface IctSkinParams {
   browDensity: number;
   /** Oiliness of the T-zone (specular and roughness), 0..1. */
   oiliness: number;
+  /** Eyelash darkness 0..1 (1 = near black). */
+  lashDarkness: number;
   /** Noise seed of the texture detail. */
   noiseSeed: number;
 }
 
+/** Iris colour classes (the usual clinical grouping). */
+export const ICT_IRIS_COLOURS = ['brown', 'hazel', 'green', 'blue', 'grey'] as const;
+export type IctIrisColour = (typeof ICT_IRIS_COLOURS)[number];
+
 export interface IctEyeParams {
-  /** Iris pigment 0 (blue) .. 0.5 (green/hazel) .. 1 (dark brown). */
+  /** Iris colour class (drawn with probabilities that depend on the skin tone, see irisColourWeights). */
+  colour: IctIrisColour;
+  /** Shade within the class: 0 light .. 1 dark. */
   iris: number;
   /** Pupil radius as a fraction of the iris radius. */
   pupil: number;
@@ -227,6 +264,20 @@ export interface IctHeadParams {
 }
 
 const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
+
+/**
+ * Probabilities of the iris colour classes given the skin tone (0 very light .. 1 very dark):
+ * light skin like European populations (brown ~35%, blue ~30%, hazel ~15%, green ~10%, grey
+ * ~10%), darker skin almost always brown. Over the default uniform tone draw, brown is by far the
+ * most common (~75%), then blue, hazel, green and grey.
+ */
+export function irisColourWeights(tone: number): Record<IctIrisColour, number> {
+  const light = clamp01(1 - tone / 0.6); // 1 at tone 0, 0 from tone 0.6 on
+  const w = { brown: 0.35 + 0.63 * (1 - light), hazel: 0.15 * light + 0.015 * (1 - light), green: 0.1 * light + 0.003 * (1 - light), blue: 0.3 * light + 0.001 * (1 - light), grey: 0.1 * light + 0.001 * (1 - light) };
+  const sum = Object.values(w).reduce((a, b) => a + b, 0);
+  for (const k of ICT_IRIS_COLOURS) w[k] /= sum;
+  return w;
+}
 
 /** Draws every weight of one head from Rng(opts.seed ?? 0). Pure and deterministic. */
 export function sampleIctParams(input: IctOptionsInput): IctHeadParams {
@@ -325,8 +376,20 @@ export function sampleIctParams(input: IctOptionsInput): IctHeadParams {
   const browDensity = rSkin.uniform(0.45, 1);
   const oiliness = rSkin.uniform(0.2, 1);
   const skinNoise = rSkin.nextUint32();
+  const lashDarkness = clamp01(0.6 + 0.4 * browDarkness + rSkin.uniform(-0.15, 0.15));
   // Iris colour correlates with skin tone (light skin: blue to brown, dark skin: brown).
-  const iris = clamp01(0.25 + 0.9 * tone + rEyes.normal(0, 0.3));
+  const cw = irisColourWeights(tone);
+  let cu = rEyes.next();
+  let colour: IctIrisColour = 'brown';
+  for (const k of ICT_IRIS_COLOURS) {
+    if (cu < cw[k]) {
+      colour = k;
+      break;
+    }
+    cu -= cw[k];
+  }
+  // Darker skin: darker brown irises.
+  const iris = clamp01((colour === 'brown' ? 0.3 + 0.6 * tone : 0.5) + rEyes.normal(0, 0.2));
   const pupil = rEyes.uniform(0.3, 0.5);
   const eyeNoise = rEyes.nextUint32();
 
@@ -342,8 +405,8 @@ export function sampleIctParams(input: IctOptionsInput): IctHeadParams {
     expressions,
     gaze: { horizontal: gh, vertical: gv },
     blink,
-    skin: { tone, haemoglobin, pheomelanin, freckles, browDarkness, browDensity, oiliness, noiseSeed: skinNoise },
-    eyes: { iris, pupil, noiseSeed: eyeNoise },
+    skin: { tone, haemoglobin, pheomelanin, freckles, browDarkness, browDensity, oiliness, lashDarkness, noiseSeed: skinNoise },
+    eyes: { colour, iris, pupil, noiseSeed: eyeNoise },
     textureSize: o.textureSize,
   };
 }

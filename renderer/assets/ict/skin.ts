@@ -16,7 +16,7 @@ import { linearToSrgb8, srgbDecode } from '../../core/color.js';
 import { noise3, smoothstep, clamp01, lerp } from '../procedural-head/noise.js';
 import type { IctModel } from './model.js';
 import { ICT_MATERIAL_PARTS, ICT_RANGES } from './mesh.js';
-import type { IctEyeParams, IctSkinParams } from './params.js';
+import type { IctEyeParams, IctIrisColour, IctSkinParams } from './params.js';
 
 // ---- colour science helpers ----
 
@@ -299,8 +299,8 @@ export function buildIctSkinTextures(model: IctModel, skin: IctSkinParams, S: nu
       // specular / roughness
       const sn = noise3(px * 2, py * 2, pz * 2, seed + 13);
       const oil = skin.oiliness;
-      let spec = 0.45 + 0.3 * oil * tzone + 0.2 * lips - 0.25 * brows - 0.1 * scalp + 0.05 * sn;
-      let rough = 0.58 - 0.15 * oil * tzone - 0.2 * lips + 0.15 * brows + 0.05 * scalp + 0.04 * sn;
+      let spec = 0.45 + 0.3 * oil * tzone + 0.08 * lips - 0.25 * brows - 0.1 * scalp + 0.05 * sn;
+      let rough = 0.58 - 0.15 * oil * tzone - 0.1 * lips + 0.15 * brows + 0.05 * scalp + 0.04 * sn;
       if (tg === 2) {
         spec = 0.5;
         rough = 0.3;
@@ -337,59 +337,77 @@ export function buildIctSkinTextures(model: IctModel, skin: IctSkinParams, S: nu
 
 // ---- eyes ----
 
-/** Linear iris colour of a pigment parameter (0 blue .. 0.5 green/hazel .. 1 dark brown). */
-export function irisColour(p: number): number[] {
-  const stops: [number, number[]][] = [
-    [0, [0.16, 0.3, 0.5]],
-    [0.3, [0.15, 0.2, 0.17]],
-    [0.5, [0.17, 0.15, 0.07]],
-    [0.7, [0.2, 0.1, 0.035]],
-    [1, [0.05, 0.025, 0.012]],
-  ];
-  for (let i = 1; i < stops.length; i++) {
-    if (p <= stops[i][0]) {
-      const t = (p - stops[i - 1][0]) / (stops[i][0] - stops[i - 1][0]);
-      return stops[i].map((_, c) => lerp(stops[i - 1][1][c], stops[i][1][c], t));
-    }
-  }
-  return stops[stops.length - 1][1];
+/**
+ * Linear albedo of the iris stroma: outer (ciliary) zone and inner (pupillary, around the
+ * collarette) zone per colour class, at shade 0 (light) and 1 (dark). Values from photographed
+ * irises under neutral light: brown irises are dark (sRGB ~60-110), blue ones grey-blue with a
+ * lighter stroma, green ones olive with an amber pupillary ring, hazel ones brown inside, green
+ * outside, grey ones low-saturation.
+ */
+const IRIS_PALETTE: Record<IctIrisColour, { outer: [number[], number[]]; inner: [number[], number[]] }> = {
+  brown: { outer: [[0.11, 0.055, 0.022], [0.03, 0.016, 0.009]], inner: [[0.15, 0.075, 0.025], [0.045, 0.022, 0.01]] },
+  hazel: { outer: [[0.11, 0.1, 0.045], [0.06, 0.052, 0.024]], inner: [[0.16, 0.085, 0.028], [0.09, 0.045, 0.016]] },
+  green: { outer: [[0.085, 0.13, 0.075], [0.04, 0.07, 0.04]], inner: [[0.14, 0.11, 0.04], [0.08, 0.06, 0.022]] },
+  blue: { outer: [[0.17, 0.27, 0.4], [0.07, 0.12, 0.2]], inner: [[0.2, 0.25, 0.3], [0.1, 0.12, 0.14]] },
+  grey: { outer: [[0.22, 0.25, 0.27], [0.11, 0.125, 0.14]], inner: [[0.22, 0.22, 0.2], [0.12, 0.12, 0.11]] },
+};
+
+/** Linear iris colour of a class and shade: outer zone, inner zone. */
+export function irisColours(colour: IctIrisColour, shade: number): { outer: number[]; inner: number[] } {
+  const p = IRIS_PALETTE[colour];
+  const mix = (pair: [number[], number[]]) => pair[0].map((v, c) => lerp(v, pair[1][c], clamp01(shade)));
+  return { outer: mix(p.outer), inner: mix(p.inner) };
 }
 
 /** Radius (UV units) of the limbus on the ICT eyeball shell (measured: the cornea edge, ~30 deg). */
 export const ICT_LIMBUS_UV = 0.12;
 
-/** Eye albedo (sRGB RGB, S x S) for the outer eyeball shell: sclera, limbus, iris, pupil. */
+/** Eye albedo (sRGB RGB, S x S) for the outer eyeball shell: sclera, limbal ring, iris, pupil. */
 export function buildIctEyeTexture(eyes: IctEyeParams, S: number): Uint8Array {
   const out = new Uint8Array(S * S * 3);
-  const ic = irisColour(eyes.iris);
+  const { outer, inner } = irisColours(eyes.colour, eyes.iris);
   const seed = eyes.noiseSeed % 100000;
   const R = ICT_LIMBUS_UV;
+  const collR = eyes.pupil + (1 - eyes.pupil) * 0.3; // the collarette: inner third of the iris
   for (let y = 0; y < S; y++) {
     for (let x = 0; x < S; x++) {
       const u = (x + 0.5) / S - 0.5;
       const v = (y + 0.5) / S - 0.5;
       const d = Math.hypot(u, v);
       const ang = Math.atan2(v, u);
+      const ca = Math.cos(ang), sa = Math.sin(ang);
       let c: number[];
-      if (d < R) {
+      if (d < R * 1.04) {
         const r = d / R;
-        const fib = noise3(Math.cos(ang) * 9, Math.sin(ang) * 9, r * 3, seed) * 0.5 + noise3(Math.cos(ang) * 23, Math.sin(ang) * 23, r * 2, seed + 5) * 0.5;
-        const collarette = Math.exp(-(((r - eyes.pupil - 0.12) / 0.06) ** 2));
-        const k = 1 + 0.45 * fib + 0.35 * collarette;
-        c = ic.map((a) => a * k);
-        // limbal ring
-        const limb = smoothstep(0.78, 1, r);
-        c = c.map((a) => a * (1 - 0.7 * limb));
-        if (r < eyes.pupil) c = [0.012, 0.012, 0.014];
-        else {
-          const e = smoothstep(eyes.pupil, eyes.pupil + 0.04, r);
-          c = c.map((a) => lerp(0.012, a, e));
+        // radial fibres (stretched along the radius) and crypts
+        const fib = noise3(ca * 40, sa * 40, r * 2.5, seed) * 0.6 + noise3(ca * 90, sa * 90, r * 4, seed + 5) * 0.4;
+        const crypt = smoothstep(0.25, 0.55, noise3(ca * 14, sa * 14, r * 9, seed + 9));
+        const zone = smoothstep(collR - 0.06, collR + 0.06, r); // 0 inner .. 1 outer
+        c = inner.map((a, k) => lerp(a, outer[k], zone));
+        const coll = Math.exp(-(((r - collR) / 0.035) ** 2)); // the collarette ridge: lighter
+        const k = (1 + 0.55 * fib) * (1 - 0.35 * crypt) * (1 + 0.35 * coll);
+        c = c.map((a) => a * k);
+        // dark limbal ring: the outer 15% of the iris fading to a dark grey-brown band at the limbus
+        const limb = smoothstep(0.8, 0.97, r);
+        const ring = [0.018, 0.016, 0.015];
+        c = c.map((a, i) => lerp(a, ring[i], 0.85 * limb));
+        // pupil with a soft edge (the pupillary ruff)
+        const e = smoothstep(eyes.pupil - 0.015, eyes.pupil + 0.03, r);
+        c = c.map((a) => lerp(0.008, a, e));
+        if (r > 1) {
+          // limbus -> sclera over a thin transition
+          const t = smoothstep(1, 1.04, r);
+          c = c.map((a, i) => lerp(a, [0.3, 0.28, 0.27][i], t));
         }
       } else {
-        // sclera: white, slightly warmer and pinker away from the cornea, fine veins
-        const s = smoothstep(R, R + 0.02, d);
-        const vein = Math.max(0, noise3(Math.cos(ang) * 6, Math.sin(ang) * 6, d * 30, seed + 11)) * smoothstep(0.2, 0.45, d);
-        c = [0.72 - 0.05 * vein, 0.66 - 0.25 * vein, 0.62 - 0.25 * vein].map((a, i) => lerp([0.35, 0.33, 0.32][i], a, s));
+        // sclera: off-white, greyer toward the limbus shadow, warmer and veined away from the cornea
+        // (the parts under the lids and in the corners)
+        const s = smoothstep(R * 1.04, R + 0.03, d);
+        const far = smoothstep(0.18, 0.42, d);
+        const vein = Math.max(0, noise3(ca * 7, sa * 7, d * 28, seed + 11) - 0.1) * far;
+        const base = [0.6 - 0.04 * far, 0.56 - 0.08 * far, 0.52 - 0.08 * far];
+        const sc = [base[0] - 0.08 * vein, base[1] - 0.3 * vein, base[2] - 0.3 * vein];
+        c = sc.map((a, i) => lerp([0.3, 0.28, 0.27][i], a, s));
       }
       const o = (y * S + x) * 3;
       out[o] = linearToSrgb8(c[0]);
@@ -398,6 +416,90 @@ export function buildIctEyeTexture(eyes: IctEyeParams, S: number): Uint8Array {
     }
   }
   return out;
+}
+
+// ---- eyelashes ----
+
+/** The lash cards' bands in the lashes tile (v up, OBJ convention): band k spans [hi - 0.14, hi], hi = 0.988 - 0.166 k; 0-2 upper, 3-5 lower lashes; root at hi. */
+const LASH_BANDS = 6;
+const lashBandHi = (k: number) => 0.988 - 0.166 * k;
+const LASH_BAND_H = 0.14;
+
+/**
+ * Eyelash texture of the card tile (sRGB RGBA, S x S, image row 0 = v 1): alpha-tested strands
+ * (tapered, curved, varying length and spacing) on the six cards (three layers of upper and of
+ * lower lashes per eye, left cards u < 0.5, right cards u > 0.5). RGB is the lash colour, a
+ * little lighter toward the tips. Deterministic from the skin draw.
+ */
+export function buildIctLashTexture(skin: IctSkinParams, S: number): Uint8Array {
+  const out = new Uint8Array(S * S * 4);
+  const alpha = new Float32Array(S * S);
+  const rng = mulberry(skin.noiseSeed ^ 0x1a5e5);
+  const dk = skin.lashDarkness;
+  const root = [lerp(0.06, 0.012, dk), lerp(0.035, 0.01, dk), lerp(0.02, 0.008, dk)];
+  for (let k = 0; k < LASH_BANDS; k++) {
+    const upper = k < 3;
+    const y0 = Math.round((1 - lashBandHi(k)) * S); // root row
+    const h = LASH_BAND_H * S;
+    for (const [u0, u1] of [[0.012, 0.488], [0.512, 0.988]]) {
+      const x0 = u0 * S, x1 = u1 * S;
+      const count = Math.round((upper ? 46 : 20) * (0.7 + 0.3 * skin.browDensity));
+      for (let n = 0; n < count; n++) {
+        const f = (n + 0.5 + (rng() - 0.5) * 0.8) / count; // along the lid
+        const rx = lerp(x0, x1, f);
+        // longer in the middle of the lid, shorter at the corners; lower lashes shorter
+        const mid = Math.sin(Math.PI * Math.min(Math.max(f, 0), 1));
+        const len = h * (0.45 + 0.5 * mid) * (0.75 + 0.25 * rng()) * (upper ? 1 : 0.7);
+        const bend = (rng() - 0.5) * 0.25 * h + (f - 0.5) * 0.2 * h; // lean toward the corners
+        const w0 = S / 512 * (upper ? 1.6 : 1.2); // root half-width (texels)
+        const steps = Math.ceil(len * 2);
+        for (let s = 0; s <= steps; s++) {
+          const t = s / steps;
+          const cx = rx + bend * t * t;
+          const cy = y0 + len * t;
+          const hw = Math.max(0.45, w0 * (1 - 0.85 * t));
+          for (let yy = Math.floor(cy - hw - 1); yy <= Math.ceil(cy + hw + 1); yy++) {
+            for (let xx = Math.floor(cx - hw - 1); xx <= Math.ceil(cx + hw + 1); xx++) {
+              if (xx < 0 || yy < 0 || xx >= S || yy >= S) continue;
+              const dd = Math.hypot(xx + 0.5 - cx, yy + 0.5 - cy);
+              const a = clamp01(hw + 0.5 - dd);
+              const i = yy * S + xx;
+              if (a > alpha[i]) alpha[i] = a;
+            }
+          }
+        }
+      }
+      // the lash line: a dense dark band along the root edge (roots overlap at any resolution)
+      for (let yy = y0; yy < y0 + h * 0.12; yy++) {
+        for (let xx = Math.ceil(x0); xx < x1; xx++) {
+          const f = (xx - x0) / (x1 - x0);
+          const i = yy * S + xx;
+          const a = (1 - (yy - y0) / (h * 0.12)) * smoothstep(0, 0.08, f) * smoothstep(0, 0.08, 1 - f);
+          if (a > alpha[i]) alpha[i] = a;
+        }
+      }
+    }
+  }
+  for (let i = 0; i < S * S; i++) {
+    const o = i * 4;
+    out[o] = linearToSrgb8(root[0]);
+    out[o + 1] = linearToSrgb8(root[1]);
+    out[o + 2] = linearToSrgb8(root[2]);
+    out[o + 3] = Math.round(clamp01(alpha[i]) * 255);
+  }
+  return out;
+}
+
+/** A small seeded uniform generator (texture detail only; the draws use core/rng). */
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Mean linear colour of an sRGB8 RGB buffer over a mask (tests). */

@@ -11,10 +11,80 @@ import { sampleId, expandEnvMaps, LIGHTING_INDEPENDENT_PASSES } from './plan.js'
 import { ENCODING_DOC } from '../../dataset/encodings.js';
 import { SAMPLES_DIR, SAMPLE_JSON, listFiles, stableStringify, sha256, reproducibleSample } from '../../dataset/layout.js';
 import { missingIndices, scanSamples } from '../../dataset/output-folder.js';
+import { cheekAlbedo, itaDeg } from '../../assets/ict/skin.js';
+import { isIctRef } from '../../assets/ict/params.js';
+import { defaultIctDir } from '../../assets/ict/model.js';
 import { DATASET_FORMAT_VERSION, readRecord, MetaRecordSchema, SampleRecordSchema, type SampleHeadRecord, type SampleRecord } from '../../dataset/records.js';
 
 
-type HeadRecord = SampleHeadRecord;
+type HeadRecord = Omit<SampleHeadRecord, 'params'>;
+
+/** ITA (individual typology angle) bins of the card's skin-tone histogram, degrees, with the usual skin-type names. */
+const ITA_BINS: { lo: number; hi: number; name: string }[] = [
+  { lo: 55, hi: Infinity, name: 'very light' },
+  { lo: 41, hi: 55, name: 'light' },
+  { lo: 28, hi: 41, name: 'intermediate' },
+  { lo: 10, hi: 28, name: 'tan' },
+  { lo: -30, hi: 10, name: 'brown' },
+  { lo: -Infinity, hi: -30, name: 'dark' },
+];
+
+/** Who the samples show: distinct identities, expression kinds, the drawn skins' ITA histogram. */
+export interface IdentityStats {
+  /** distinct identities (ICT: distinct identity weight vectors; other heads: distinct heads) */
+  identities: number;
+  /** samples per source: 'ict' or the head reference */
+  sources: Record<string, number>;
+  expressionKinds: Record<string, number>;
+  /** ITA of the drawn skins' cheek albedo (ICT draws only), per bin */
+  ita: { bin: string; range: [number | null, number | null]; samples: number }[];
+  itaRange: [number, number] | null;
+  /** the config's ICT entries fell back to the procedural head (no model files) */
+  ictFallback: boolean;
+}
+
+function identityStats(samples: SampleRecord[], config: BatchConfig, configFile?: string): IdentityStats {
+  const ids = new Set<string>();
+  const sources: Record<string, number> = {};
+  const kinds: Record<string, number> = {};
+  const ita = ITA_BINS.map(() => 0);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of samples) {
+    const p = s.head.params;
+    if (p) {
+      ids.add(`ict:${stableStringify(p.identity)}`);
+      sources.ict = (sources.ict ?? 0) + 1;
+      kinds[p.expressionKind] = (kinds[p.expressionKind] ?? 0) + 1;
+      const v = itaDeg(...(cheekAlbedo(p.skin) as [number, number, number]));
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+      ita[ITA_BINS.findIndex((b) => v >= b.lo && v < b.hi)]++;
+    } else {
+      ids.add(s.head.contentHash);
+      sources[s.head.ref] = (sources[s.head.ref] ?? 0) + 1;
+      kinds['fixed (not drawn)'] = (kinds['fixed (not drawn)'] ?? 0) + 1;
+    }
+  }
+  // An ICT entry with fallback in the config file, none of whose heads is an ICT reference: it fell back.
+  let ictFallback = false;
+  if (configFile && !config.heads.some((h) => isIctRef(h))) {
+    try {
+      const raw = JSON.parse(fs.readFileSync(configFile, 'utf8')) as { heads?: unknown[] };
+      ictFallback = (raw.heads ?? []).some((h) => !!h && typeof h === 'object' && (h as { source?: unknown }).source === 'ict' && 'fallback' in h);
+    } catch {
+      /* the config was parsed before; best effort */
+    }
+  }
+  return {
+    identities: ids.size,
+    sources,
+    expressionKinds: kinds,
+    ita: ITA_BINS.map((b, i) => ({ bin: b.name, range: [Number.isFinite(b.lo) ? b.lo : null, Number.isFinite(b.hi) ? b.hi : null], samples: ita[i] })),
+    itaRange: Number.isFinite(lo) ? [lo, hi] : null,
+    ictFallback,
+  };
+}
 
 function envMapLicense(ref: string): { license: string; source: string } {
   if (ref.startsWith('builtin:')) {
@@ -119,6 +189,7 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
   let files = 0;
   let bytes = 0;
   const perSampleFiles: string[][] = [];
+  const records: SampleRecord[] = [];
   for (let i = 0; i < config.samples; i++) {
     const id = sampleId(i);
     const dir = path.join(outDir, SAMPLES_DIR, id);
@@ -134,7 +205,9 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
     for (const f of rel) bytes += fs.statSync(path.join(outDir, f)).size;
     const { files: _own, ...rest } = reproducibleSample(s);
     lines.push(JSON.stringify({ ...rest, files: rel }));
-    const h = heads.get(s.head.ref) ?? { ...s.head, samples: 0 };
+    records.push(s);
+    const { params: _params, ...headRec } = s.head; // the draws stay in the manifest (one per sample)
+    const h = heads.get(s.head.ref) ?? { ...headRec, samples: 0 };
     h.samples++;
     heads.set(s.head.ref, h);
     for (const l of s.lightings) {
@@ -176,6 +249,7 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
   const pool = expandEnvMaps(config.envMaps);
   const envMaps = [...new Set(pool)].map((ref) => ({ ref, ...envMapLicense(ref), inPool: pool.filter((p) => p === ref).length, usedByLightings: mapUse.get(ref) ?? 0 }));
   const headList = [...heads.values()].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  const identities = identityStats(records, config, opts.configFile);
   const rendererList = [...renderers.entries()].map(([k, n]) => ({ ...(JSON.parse(k) as Record<string, unknown>), lightingRenders: n }));
   const keys = config.lighting.mode === 'triplet' ? ['input_i', 'input_j', 'target_k'] : ['single'];
   const dataset = {
@@ -194,6 +268,7 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
     manifestSha256: sha256(fs.readFileSync(manifest)),
     config,
     heads: headList,
+    identities,
     envMaps,
     versions: { package: `${PKG.name}@${PKG.version}`, renderers: rendererList },
     layout: layoutDoc(config, keys),
@@ -202,9 +277,40 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
   const datasetJson = path.join(outDir, DATASET_JSON);
   await writeJsonAtomic(datasetJson, dataset);
   const card = path.join(outDir, 'dataset_card.md');
-  await writeFileAtomic(card, renderCard(config, dataset, headList, envMaps, rendererList, keys));
+  await writeFileAtomic(card, renderCard(config, dataset, headList, envMaps, rendererList, keys, identities));
 
   return { manifest, datasetJson, card, tars, samples: config.samples, files, bytes, removedTemps };
+}
+
+function identityLines(ids: IdentityStats, samples: number): string[] {
+  const out: string[] = [];
+  if (ids.ictFallback) {
+    out.push(`- **The ICT face model was not found** (${defaultIctDir()}): the config's ICT entry fell back to the procedural head (one fixed identity). Put the model in ../shared/assets/heads/ict_facekit or run \`npm run fetch-assets\` for many identities.`);
+  }
+  const src = Object.entries(ids.sources).map(([k, n]) => `${k === 'ict' ? 'ICT Face Model draws' : `\`${k}\``}: ${n}`).join(', ');
+  out.push(`- distinct identities: ${ids.identities} in ${samples} sample(s) (${src})`);
+  out.push(`- expressions: ${Object.entries(ids.expressionKinds).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (ids.itaRange) {
+    out.push(`- skin tone, ITA of the drawn skins' cheek albedo (deg; atan((L* - 50) / b*)): ${ids.itaRange[0].toFixed(1)} .. ${ids.itaRange[1].toFixed(1)}`, '', '| ITA bin | range (deg) | samples |', '|---|---|---|');
+    for (const b of ids.ita) out.push(`| ${b.bin} | ${b.range[0] ?? '-inf'} .. ${b.range[1] ?? 'inf'} | ${b.samples} |`);
+    out.push('', 'Every weight of each draw (identity, expression shapes, gaze, blink, skin and iris parameters) is in sample.json `head.params` and the manifest.');
+  } else {
+    out.push('- skin tone: not drawn (fixed head textures)');
+  }
+  return out;
+}
+
+/** One line per head; drawn ICT identities (one head per sample) are summarised in one line. */
+function headLines(heads: (HeadRecord & { samples: number })[]): string[] {
+  const ict = heads.filter((h) => isIctRef(h.ref));
+  const other = heads.filter((h) => !isIctRef(h.ref));
+  const line = (h: HeadRecord & { samples: number }) => `- \`${h.ref}\` (${h.name}, ${h.samples} sample(s)): license ${h.license ?? 'unknown'}${h.attribution ? ` — ${h.attribution}` : ''}`;
+  const out = other.map(line);
+  if (ict.length > 0) {
+    const n = ict.reduce((a, h) => a + h.samples, 0);
+    out.push(`- ${ict.length} ICT Face Model identities (${n} sample(s); references in sample.json head.ref): license ${ict[0].license ?? 'unknown'}${ict[0].attribution ? ` — ${ict[0].attribution}` : ''}`);
+  }
+  return out;
 }
 
 function layoutDoc(config: BatchConfig, keys: string[]) {
@@ -231,10 +337,11 @@ function renderCard(
   envMaps: { ref: string; license: string; source: string; inPool: number; usedByLightings: number }[],
   renderers: Record<string, unknown>[],
   keys: string[],
+  ids: IdentityStats,
 ): string {
   const mb = (d.bytes / 1048576).toFixed(1);
   const L = config.lighting;
-  const attributions = heads.filter((h) => h.attribution && !/^CC0/i.test(h.license ?? ''));
+  const attributions = [...new Map(heads.filter((h) => h.attribution && !/^CC0/i.test(h.license ?? '')).map((h) => [h.attribution, h])).values()];
   const out: string[] = [];
   out.push(`# ${config.name}`, '');
   if (config.description) out.push(config.description, '');
@@ -247,6 +354,10 @@ function renderCard(
     `- image size: ${config.width}x${config.height}; passes: ${config.passes.join(', ')}`,
     `- seed: ${config.seed}; sample i depends only on (config, seed, i) — regenerate any sample alone with planSample(config, i)`,
     `- config content sha256: ${d.configContentHash}; manifest.jsonl sha256: ${d.manifestSha256}`,
+    '',
+    '## Identities',
+    '',
+    ...identityLines(ids, d.samples),
     '',
     '## Lighting',
     '',
@@ -293,7 +404,7 @@ function renderCard(
     '',
     '### Heads',
     '',
-    ...heads.map((h) => `- \`${h.ref}\` (${h.name}, ${h.samples} sample(s)): license ${h.license ?? 'unknown'}${h.attribution ? ` — ${h.attribution}` : ''}`),
+    ...headLines(heads),
     '',
   );
   if (attributions.length > 0) {

@@ -225,7 +225,7 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
       index: plan.index,
       id: plan.id,
       seed: plan.seed,
-      head: sampleHeadRecord(plan.head, r0.head),
+      head: sampleHeadRecord(plan.head, r0.head, plan.headParams),
       drawnCamera: plan.camera,
       camera: cameraRecord(r0.camera),
       augment: plan.augment,
