@@ -5,6 +5,7 @@
 // head's front-to-back extent centred on it), glTF UVs (v down).
 import type { IctModel } from './model.js';
 import type { IctShapeName } from './manifest.js';
+import { accumulateFaceNormals } from '../../core/mesh-normals.js';
 
 /** Vertex index ranges (inclusive) from the upstream README. */
 export const ICT_RANGES = {
@@ -122,25 +123,7 @@ export function ictCentre(p: Float32Array): [number, number, number] {
 
 /** Area-weighted vertex normals over the given triangles (position indices). */
 function vertexNormals(p: Float32Array, tris: Uint32Array, out: Float64Array): void {
-  for (let t = 0; t < tris.length; t += 3) {
-    const a = tris[t] * 3;
-    const b = tris[t + 1] * 3;
-    const c = tris[t + 2] * 3;
-    const ux = p[b] - p[a];
-    const uy = p[b + 1] - p[a + 1];
-    const uz = p[b + 2] - p[a + 2];
-    const vx = p[c] - p[a];
-    const vy = p[c + 1] - p[a + 1];
-    const vz = p[c + 2] - p[a + 2];
-    const nx = uy * vz - uz * vy;
-    const ny = uz * vx - ux * vz;
-    const nz = ux * vy - uy * vx;
-    for (const o of [a, b, c]) {
-      out[o] += nx;
-      out[o + 1] += ny;
-      out[o + 2] += nz;
-    }
-  }
+  accumulateFaceNormals(p, tris, out);
 }
 
 /** UV of part `kind` in its own texture (glTF convention, v down). */

@@ -4,6 +4,7 @@
 
 import { DETAILS, resolveOptions, type ProceduralHeadOptions } from './options.js';
 import { headSdf, headSdfNormal, faceRelief, reliefWeight } from './shape.js';
+import { accumulateFaceNormals } from '../../core/mesh-normals.js';
 
 /** Interior point the vertices are projected from (modelling frame). */
 const RAY_ORIGIN: [number, number, number] = [0, -0.015, 0.0];
@@ -146,26 +147,7 @@ export function buildProceduralHeadMesh(opts?: ProceduralHeadOptions): Procedura
     return j === nLon ? i * cols : idx;
   };
   const acc = new Float64Array(nv * 3);
-  for (let t = 0; t < indices.length; t += 3) {
-    const i0 = indices[t] * 3;
-    const i1 = indices[t + 1] * 3;
-    const i2 = indices[t + 2] * 3;
-    const e1x = grid[i1] - grid[i0];
-    const e1y = grid[i1 + 1] - grid[i0 + 1];
-    const e1z = grid[i1 + 2] - grid[i0 + 2];
-    const e2x = grid[i2] - grid[i0];
-    const e2y = grid[i2 + 1] - grid[i0 + 1];
-    const e2z = grid[i2 + 2] - grid[i0 + 2];
-    const nx = e1y * e2z - e1z * e2y; // |n| = 2 * area
-    const ny = e1z * e2x - e1x * e2z;
-    const nz = e1x * e2y - e1y * e2x;
-    for (const vi of [indices[t], indices[t + 1], indices[t + 2]]) {
-      const w = weld(vi) * 3;
-      acc[w] += nx;
-      acc[w + 1] += ny;
-      acc[w + 2] += nz;
-    }
-  }
+  accumulateFaceNormals(grid, indices, acc, weld);
   const gridNormals = new Float64Array(nv * 3);
   for (let v = 0; v < nv; v++) {
     const w = weld(v) * 3;
