@@ -127,20 +127,37 @@ export function sampleBilinear(env: EnvImage, u: number, v: number): RGB {
   return out;
 }
 
-/** out[o..o+2] += k * sampleBilinear(env, u, v), without allocating (per-pixel loops). */
-export function addBilinear(env: EnvImage, u: number, v: number, k: number, out: { [i: number]: number }, o: number): void {
-  const W = env.width;
-  const H = env.height;
+/**
+ * The four pixels around (u, v) whose centres bilinear weights use (wraps in u, clamps in v),
+ * written into out as [x0, x1, y0, y1, tx, ty]: weights (1-tx)(1-ty), tx(1-ty), (1-tx)ty, tx ty.
+ * Shared by sampling (addBilinear) and splatting (lighting.ts projectPointLightsToEnv).
+ */
+export function bilinearTaps(W: number, H: number, u: number, v: number, out: { [i: number]: number }): void {
   const fx = u * W - 0.5;
   const fy = v * H - 0.5;
   const x0f = Math.floor(fx);
   const y0f = Math.floor(fy);
-  const tx = fx - x0f;
-  const ty = fy - y0f;
   const x0 = ((x0f % W) + W) % W;
-  const x1 = (x0 + 1) % W;
-  const y0 = Math.min(H - 1, Math.max(0, y0f));
-  const y1 = Math.min(H - 1, Math.max(0, y0f + 1));
+  out[0] = x0;
+  out[1] = (x0 + 1) % W;
+  out[2] = Math.min(H - 1, Math.max(0, y0f));
+  out[3] = Math.min(H - 1, Math.max(0, y0f + 1));
+  out[4] = fx - x0f;
+  out[5] = fy - y0f;
+}
+
+const taps = new Float64Array(6);
+
+/** out[o..o+2] += k * sampleBilinear(env, u, v), without allocating (per-pixel loops). */
+export function addBilinear(env: EnvImage, u: number, v: number, k: number, out: { [i: number]: number }, o: number): void {
+  const W = env.width;
+  bilinearTaps(W, env.height, u, v, taps);
+  const x0 = taps[0];
+  const x1 = taps[1];
+  const y0 = taps[2];
+  const y1 = taps[3];
+  const tx = taps[4];
+  const ty = taps[5];
   const d = env.data;
   const i00 = (y0 * W + x0) * 3;
   const i01 = (y0 * W + x1) * 3;

@@ -22,7 +22,7 @@
  */
 
 import { Rng } from './rng.js';
-import { type EnvImage, type Vec3, createEnv, pixelSolidAngle, uvFromDir } from './latlong.js';
+import { type EnvImage, type Vec3, bilinearTaps, createEnv, pixelSolidAngle, uvFromDir } from './latlong.js';
 import { type EnvLayer, layerImage, sumEnvLayers } from './env-layers.js';
 
 export type { Vec3 } from './latlong.js';
@@ -290,14 +290,11 @@ export function projectPointLightsToEnv(
     const k = L.intensity / (r * r);
     const P = [k * L.color[0], k * L.color[1], k * L.color[2]];
     const [u, v] = uvFromDir(vx, vy, vz);
-    const fx = u * width - 0.5;
-    const fy = v * height - 0.5;
-    const x0f = Math.floor(fx);
-    const y0f = Math.floor(fy);
-    const tx = fx - x0f;
-    const ty = fy - y0f;
-    const xs = [((x0f % width) + width) % width, (((x0f + 1) % width) + width) % width];
-    const ys = [Math.min(height - 1, Math.max(0, y0f)), Math.min(height - 1, Math.max(0, y0f + 1))];
+    const t = [0, 0, 0, 0, 0, 0];
+    bilinearTaps(width, height, u, v, t);
+    const [tx, ty] = [t[4], t[5]];
+    const xs = [t[0], t[1]];
+    const ys = [t[2], t[3]];
     const wx = [1 - tx, tx];
     const wy = [1 - ty, ty];
     for (let j = 0; j < 2; j++) {
