@@ -19,6 +19,7 @@ import { rendererSection } from './bench/renderer.js';
 import { batchSection } from './bench/batch.js';
 import { olatSection } from './bench/olat.js';
 import { fidelitySection } from './bench/fidelity/section.js';
+import { headsSection } from './bench/heads.js';
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -50,7 +51,7 @@ function parseBackend(name: string, allowAuto: boolean) {
 // ---------------------------------------------------------------------------------------
 // Sections registry
 
-const SECTIONS: Section[] = [rendererSection, batchSection, olatSection, fidelitySection];
+const SECTIONS: Section[] = [rendererSection, batchSection, olatSection, fidelitySection, headsSection];
 
 // ---------------------------------------------------------------------------------------
 // Main

@@ -13,8 +13,10 @@ import { ensureProceduralHead } from './procedural-head/index.js';
 import { ensureIctHead, isIctRef, parseIctRef, type IctHeadParams } from './ict/index.js';
 import { formatZodIssues, readJsonFile } from '../io/json-file.js';
 import { checkMeshGeometry, gltfExternalFiles } from './mesh-check.js';
+import { LABEL_NAMES, SEGMENTATION_LABELS, defaultLabelForKind, labelId } from '../core/labels.js';
 
 const AxisSchema = z.enum(['+X', '-X', '+Y', '-Y', '+Z', '-Z']);
+const LabelSchema = z.enum(LABEL_NAMES as [string, ...string[]]);
 
 export const HeadDescriptorSchema = z
   .object({
@@ -60,10 +62,26 @@ export const HeadDescriptorSchema = z
             headMaps: z.boolean().default(false),
             /** sRGB albedo image of this part, relative to baseDir. */
             albedoMap: z.string().optional(),
+            /** Segmentation class (core/labels.ts) of the part; default from its kind (skin for unknown kinds). */
+            label: LabelSchema.optional(),
+            /** 8-bit grey image of label ids in the part's UV layout, relative to the head.json folder (overrides `label` where present). */
+            labelMap: z.string().optional(),
           })
           .strict(),
       )
       .optional(),
+    /**
+     * Semantic parsing of the head material's surfaces: one class (`default`), or an 8-bit grey
+     * image of label ids (`map`, in the UV layout of the head's maps). Label maps resolve against
+     * the head.json folder, not baseDir: they are often made for a scan, not shipped with it.
+     */
+    labels: z.object({ default: LabelSchema.default('skin'), map: z.string().optional() }).strict().optional(),
+    /**
+     * The 68 Multi-PIE landmarks in the mesh's own units and axes (before scaleToMetres, upAxis,
+     * facing and centring), for heads that have them: written per sample, projected and tested
+     * against the depth pass.
+     */
+    landmarks: z.array(z.tuple([z.number(), z.number(), z.number()])).length(68).optional(),
     license: z.string().optional(),
     attribution: z.string().optional(),
   })
@@ -77,6 +95,8 @@ export interface ResolvedHead {
   files: { mesh: string; albedo?: string; normal?: string; specular?: string; roughness?: string };
   /** Albedo images of the descriptor's parts, by part index. */
   partFiles?: Record<number, string>;
+  /** Label-id images: the head material's (`head`) and the parts' (by index). */
+  labelFiles?: { head?: string; parts: Record<number, string> };
   /** What an ICT head reference drew (every weight), for the sample's metadata. */
   ictParams?: IctHeadParams;
   /** sha256 over the descriptor and every file it names. */
@@ -97,6 +117,23 @@ async function checkImage(file: string, role: string): Promise<void> {
   } catch (err) {
     throw new Error(`head ${role} map ${file} is not a readable image: ${(err as Error).message}`);
   }
+}
+
+/** A label map must be one 8-bit channel of known label ids (a colour or 16-bit image is refused). */
+async function checkLabelImage(file: string, role: string): Promise<void> {
+  let data: Buffer;
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(file).metadata();
+    // sharp hands grey images out as sRGB unless told: keep the one channel as stored.
+    data = await sharp(file, { failOn: 'truncated' }).extractChannel(0).raw().toBuffer();
+  } catch (err) {
+    throw new Error(`head ${role} ${file} is not a readable image: ${(err as Error).message}`);
+  }
+  if (meta.channels !== 1 || meta.depth !== 'uchar') throw new Error(`head ${role} ${file} must be an 8-bit single-channel image of label ids (has ${meta.channels} channels of ${meta.depth})`);
+  const known = new Set(SEGMENTATION_LABELS.map((l) => l.id));
+  const bad = [...new Set<number>(data)].filter((v) => !known.has(v));
+  if (bad.length) throw new Error(`head ${role} ${file} holds unknown label ids ${bad.slice(0, 8).join(', ')} (known: core/labels.ts)`);
 }
 
 function checkMesh(file: string): void {
@@ -145,7 +182,12 @@ export function headDescriptorFiles(ref: string, opts: { cwd?: string } = {}): s
     const m = d.maps[k];
     if (m) out.push(path.resolve(base, m));
   }
-  for (const p of d.parts ?? []) if (p.albedoMap) out.push(path.resolve(base, p.albedoMap));
+  const own = path.dirname(descriptorPath);
+  for (const p of d.parts ?? []) {
+    if (p.albedoMap) out.push(path.resolve(base, p.albedoMap));
+    if (p.labelMap) out.push(path.resolve(own, p.labelMap));
+  }
+  if (d.labels?.map) out.push(path.resolve(own, d.labels.map));
   return out;
 }
 
@@ -185,7 +227,15 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
   (d.parts ?? []).forEach((p, i) => {
     if (p.albedoMap) partFiles[i] = path.resolve(base, p.albedoMap);
   });
-  for (const [role, file] of [...Object.entries(files), ...Object.entries(partFiles).map(([i, f]) => [`parts.${i}.albedoMap`, f])]) {
+  // Label maps resolve against the descriptor's own folder (see the schema).
+  const own = path.dirname(descriptorPath);
+  const labelParts: Record<number, string> = {};
+  (d.parts ?? []).forEach((p, i) => {
+    if (p.labelMap) labelParts[i] = path.resolve(own, p.labelMap);
+  });
+  const labelHead = d.labels?.map ? path.resolve(own, d.labels.map) : undefined;
+  const labelRoles: [string, string][] = [...(labelHead ? [['labels.map', labelHead] as [string, string]] : []), ...Object.entries(labelParts).map(([i, f]) => [`parts.${i}.labelMap`, f] as [string, string])];
+  for (const [role, file] of [...Object.entries(files), ...Object.entries(partFiles).map(([i, f]) => [`parts.${i}.albedoMap`, f]), ...labelRoles]) {
     if (!fs.existsSync(file)) throw new Error(`head ${d.id}: ${role} file ${file} (named in ${descriptorPath}) does not exist`);
   }
   const ext = path.extname(files.mesh).toLowerCase();
@@ -200,6 +250,10 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
     await checkImage(file, `parts.${i}.albedoMap`);
     hash.update(`part${i}`).update(fs.readFileSync(file));
   }
+  for (const [role, file] of labelRoles) {
+    await checkLabelImage(file, role);
+    hash.update(role).update(fs.readFileSync(file));
+  }
   let specularMapMean: number | null = null;
   if (files.specular) {
     const stats = await sharp(files.specular).stats();
@@ -211,6 +265,7 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
     files,
     ...(Object.keys(partFiles).length ? { partFiles } : {}),
     ...(ictParams ? { ictParams } : {}),
+    ...(labelRoles.length ? { labelFiles: { ...(labelHead ? { head: labelHead } : {}), parts: labelParts } } : {}),
     contentHash: hash.digest('hex'),
     specularMapMean,
   };
@@ -252,8 +307,13 @@ export function toPageHead(h: ResolvedHead, urlFor: (file: string) => string, su
             alpha: p.alpha,
             headMaps: p.headMaps,
             ...(h.partFiles?.[i] ? { albedoMap: urlFor(h.partFiles[i]) } : {}),
+            label: labelId(p.label ?? defaultLabelForKind(p.kind)),
+            ...(h.labelFiles?.parts[i] ? { labelMap: urlFor(h.labelFiles.parts[i]) } : {}),
           })),
         }
       : {}),
+    label: labelId(d.labels?.default ?? 'skin'),
+    ...(d.landmarks ? { landmarks: d.landmarks as Vec3[] } : {}),
+    ...(h.labelFiles?.head ? { labelMap: urlFor(h.labelFiles.head) } : {}),
   };
 }

@@ -32,6 +32,12 @@ export interface PageHead {
    * name is `meshName` gets its own PBR material; meshes not listed keep the head material.
    */
   parts?: PagePart[];
+  /** Segmentation class id (core/labels.ts) of the head material's surfaces without a label map. */
+  label: number;
+  /** 8-bit label-id image in the head's UV layout (like its maps), or none. */
+  labelMap?: string;
+  /** The 68 landmarks in source space (the mesh's units and axes); the render returns them in the canonical frame. */
+  landmarks?: Vec3[];
 }
 
 export interface PagePart {
@@ -49,6 +55,10 @@ export interface PagePart {
   headMaps?: boolean;
   /** sRGB albedo texture URL of this part. */
   albedoMap?: string;
+  /** Segmentation class id (core/labels.ts) where the part has no label map. */
+  label: number;
+  /** 8-bit label-id image in the part's UV layout. */
+  labelMap?: string;
 }
 
 export interface PageCamera {
@@ -114,7 +124,8 @@ export interface PageRenderResult {
   layout: { mode: RenderModeName; offset: number; bytes: number; channels: number; float32: boolean }[];
   timings: { setupMs: number; shadowMs: number; renderMs: Record<string, number>; readMs: Record<string, number>; uploadMs: number };
   uploadBytes: number;
-  head: { bboxMin: Vec3; bboxMax: Vec3 };
+  /** Canonical-frame bounds, and the head's landmarks there when PageHead.landmarks was given. */
+  head: { bboxMin: Vec3; bboxMax: Vec3; landmarks?: Vec3[] };
 }
 
 /** Floats per vertex of the packed environment visibility the page gets: SH9 transfer (9), ao (1), 2 spare (three vec4 attributes). */

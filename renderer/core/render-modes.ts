@@ -13,6 +13,8 @@ export const RENDER_MODES = {
   normal: 4,
   /** Euclidean distance from the camera centre, metres (in R). */
   depth: 5,
+  /** Segmentation class id (core/labels.ts) of the surface at the pixel centre (in R). */
+  label: 6,
 } as const;
 
 export type RenderModeName = keyof typeof RENDER_MODES;
@@ -25,6 +27,7 @@ export const MODE_CHANNELS: Record<RenderModeName, number> = {
   specular: 3,
   normal: 3,
   depth: 1,
+  label: 1,
 };
 
 /** Modes read back as float32 (precision matters); the others travel as half floats. */
@@ -35,4 +38,5 @@ export const MODE_FLOAT32: Record<RenderModeName, boolean> = {
   specular: false,
   normal: false,
   depth: true,
+  label: false,
 };

@@ -128,6 +128,19 @@ export const SampleLightingEntrySchema = z
   })
   .strict();
 
+/** The head's 68 landmarks in the sample's frame (renderer/develop/landmarks.ts). */
+export const LandmarksRecordSchema = z
+  .object({
+    convention: z.literal('multi-pie-68'),
+    points: z.array(z.tuple([num, num])).length(68),
+    distance: z.array(num).length(68),
+    visible: z.array(z.boolean()).length(68),
+    canonical: z.array(z.tuple([num, num, num])).length(68),
+    visibilityToleranceM: num,
+    depthTested: z.boolean(),
+  })
+  .strict();
+
 const SampleRecordShape = {
   format_version: FormatVersion,
   sampleVersion: int,
@@ -138,6 +151,8 @@ const SampleRecordShape = {
   /** `drawn`: the planner's camera draw (batch) or the stack's orbit (relit), then the resolved camera */
   camera: CameraRecordSchema.extend({ drawn: Loose }).strict(),
   augment: z.looseObject({ applied: z.boolean() }),
+  /** heads with landmarks (ICT identities, heads whose head.json has them) */
+  landmarks: LandmarksRecordSchema.optional(),
   /** the lighting draws (batch: mode, mapCount, draws; relit: the triplet's draws) */
   lighting: Loose,
   lightings: z.array(SampleLightingEntrySchema).min(1),

@@ -2,6 +2,7 @@
 // record, the encodings record, the per-lighting entries and sample.json itself (batch engine and
 // OLAT relit triplets), and the frame.json of a sequence. Field order is the order written.
 import type { ResolvedCamera } from '../core/camera.js';
+import type { LandmarksRecord } from '../develop/landmarks.js';
 import { ENCODING_FILES, LATLONG_HEIGHT, LATLONG_WIDTH } from './encodings.js';
 import { SAMPLE_VERSION } from './layout.js';
 import {
@@ -77,6 +78,8 @@ export interface SampleRecordParts {
   drawnCamera: object;
   camera: CameraRecord;
   augment: { applied: boolean };
+  /** the head's landmarks in this frame (heads that have them) */
+  landmarks?: LandmarksRecord;
   /** the lighting draws */
   lighting: object;
   lightings: SampleLightingEntry[];
@@ -97,6 +100,7 @@ export function buildSampleRecord(p: SampleRecordParts): SampleRecord {
     head: p.head,
     camera: { drawn: p.drawnCamera as Record<string, unknown>, ...p.camera },
     augment: p.augment,
+    ...(p.landmarks ? { landmarks: p.landmarks } : {}),
     lighting: p.lighting as Record<string, unknown>,
     lightings: p.lightings,
     ...(p.provenance !== undefined ? { provenance: p.provenance as Record<string, unknown> | null } : {}),

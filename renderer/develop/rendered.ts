@@ -22,6 +22,8 @@ export interface RenderedSample {
   camera: ResolvedCamera;
   head: ResolvedHead;
   headBounds: { min: number[]; max: number[] };
+  /** The head's 68 landmarks in the canonical frame (heads that have them: head.json "landmarks"). */
+  landmarks?: [number, number, number][];
   width: number;
   height: number;
   modes: Partial<Record<RenderModeName, Float32Array>>;

@@ -333,6 +333,7 @@ export class Renderer {
       camera,
       head,
       headBounds: { min: result.head.bboxMin, max: result.head.bboxMax },
+      ...(result.head.landmarks ? { landmarks: result.head.landmarks } : {}),
       width: spec.width,
       height: spec.height,
       modes: decoded,

@@ -12,7 +12,7 @@ import { Constants } from '@babylonjs/core/Engines/constants.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
 import { IntrinsicPassPlugin, visState } from './pass-plugin.js';
-import { applyPartMaterials } from './materials.js';
+import { applyPartMaterials, loadLabelMap } from './materials.js';
 import { VertexBuffer } from '@babylonjs/core/Buffers/buffer.js';
 import { Material } from '@babylonjs/core/Materials/material.js';
 import type { Mesh } from '@babylonjs/core/Meshes/mesh.js';
@@ -34,6 +34,8 @@ export interface LoadedHead {
   /** Per-vertex indirect shading of this render (4 floats per vertex, geometry() order). */
   setBounce(data: Float32Array | null): void;
   hasVisibility: boolean;
+  /** Source-space points (the mesh's units and axes) in the canonical frame, as the head is drawn. */
+  toCanonical(points: readonly number[][]): [number, number, number][];
   /** Frees the head's meshes, materials and textures (the page's head cache evicts with it). */
   dispose(): void;
 }
@@ -145,8 +147,10 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
       mat.roughness = 1; // multiplies the map
     }));
   }
+  let labelMap: Texture | null = null;
+  if (desc.labelMap) loads.push(loadLabelMap(desc.labelMap, scene, desc.flipV).then((t) => { labelMap = t; }));
   await Promise.all(loads);
-  new IntrinsicPassPlugin(mat);
+  new IntrinsicPassPlugin(mat, { id: desc.label, map: labelMap });
   const loaderMaterials = new Set(result.meshes.map((x) => x.material).filter((x): x is Material => !!x)); // freed by dispose()
   for (const mesh of meshes) mesh.material = mat;
   // Multi-part heads (PageHead.parts): their own materials, see materials.ts.
@@ -226,6 +230,15 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
     },
     setEnabled(on: boolean) {
       root.setEnabled(on);
+    },
+    toCanonical(points: readonly number[][]) {
+      root.computeWorldMatrix(true);
+      const w = root.getWorldMatrix();
+      const v = new Vector3();
+      return points.map((p) => {
+        Vector3.TransformCoordinatesFromFloatsToRef(p[0], p[1], p[2], w, v);
+        return [v.x, v.y, v.z] as [number, number, number];
+      });
     },
     dispose() {
       for (const pm of [mat, ...partMats]) visState.enabledMaterials.delete(pm.uniqueId);

@@ -15,7 +15,7 @@ import { Texture } from '@babylonjs/core/Materials/Textures/texture.js';
 import { Color3 } from '@babylonjs/core/Maths/math.color.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
-import { IntrinsicPassPlugin } from './pass-plugin.js';
+import { IntrinsicPassPlugin, type MaterialLabel } from './pass-plugin.js';
 import type { PageHead, PagePart } from '../core/protocol.js';
 
 function loadSrgb(url: string, scene: Scene, mipmaps = true): Promise<Texture> {
@@ -32,10 +32,27 @@ function loadSrgb(url: string, scene: Scene, mipmaps = true): Promise<Texture> {
   });
 }
 
+/**
+ * A label-id image (8-bit grey, ids in R): nearest-sampled, no mips, no colour decoding, so the
+ * shader reads the texel's id exactly (pass-plugin.ts).
+ */
+export function loadLabelMap(url: string, scene: Scene, invertY: boolean): Promise<Texture> {
+  return new Promise((resolve, reject) => {
+    const tex: Texture = new Texture(url, scene, {
+      noMipmap: true,
+      invertY,
+      samplingMode: Texture.NEAREST_SAMPLINGMODE,
+      gammaSpace: false,
+      onLoad: () => resolve(tex),
+      onError: (msg?: string) => reject(new Error(`label map ${url} failed to load: ${msg ?? 'decode error'}`)),
+    });
+  });
+}
+
 const LASHES = 'lashes';
 const LASH_ALPHA_CUTOFF = 0.25;
 
-function partMaterial(scene: Scene, desc: PageHead, part: PagePart, skin: PBRMaterial): PBRMaterial {
+function partMaterial(scene: Scene, desc: PageHead, part: PagePart, skin: PBRMaterial, label: MaterialLabel): PBRMaterial {
   const m = new PBRMaterial(`${part.kind}-${desc.key}-${part.meshName}`, scene);
   m.metallic = 0;
   m.maxSimultaneousLights = skin.maxSimultaneousLights;
@@ -60,7 +77,7 @@ function partMaterial(scene: Scene, desc: PageHead, part: PagePart, skin: PBRMat
     m.alpha = part.alpha;
     m.transparencyMode = PBRMaterial.PBRMATERIAL_ALPHABLEND;
   }
-  new IntrinsicPassPlugin(m);
+  new IntrinsicPassPlugin(m, label);
   return m;
 }
 
@@ -76,7 +93,9 @@ export async function applyPartMaterials(scene: Scene, desc: PageHead, meshes: A
     if (part.headMaps) continue; // the skin keeps the head material
     const targets = meshes.filter((mesh) => mesh.name === part.meshName);
     if (targets.length === 0) continue;
-    const m = partMaterial(scene, desc, part, skin);
+    const label: MaterialLabel = { id: part.label, map: null };
+    if (part.labelMap) loads.push(loadLabelMap(part.labelMap, scene, false).then((t) => { label.map = t; }));
+    const m = partMaterial(scene, desc, part, skin, label);
     const lashes = part.kind === LASHES;
     if (part.albedoMap) {
       loads.push(

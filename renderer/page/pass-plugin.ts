@@ -5,6 +5,7 @@
 import { MaterialPluginBase } from '@babylonjs/core/Materials/materialPluginBase.js';
 import type { Material } from '@babylonjs/core/Materials/material.js';
 import type { UniformBuffer } from '@babylonjs/core/Materials/uniformBuffer.js';
+import type { BaseTexture } from '@babylonjs/core/Materials/Textures/baseTexture.js';
 import { RENDER_MODES } from '../core/render-modes.js';
 
 /** The mode every plugin instance draws in; set by the page before each render. */
@@ -17,15 +18,52 @@ export const passState = { mode: RENDER_MODES.beauty as number };
  */
 export const visState = { enabledMaterials: new Set<number>(), on: false, bounce: false, sh: new Array<number>(27).fill(0) };
 
+/** What the segmentation mode writes for a material: a class id, or an id image in its UVs. */
+export interface MaterialLabel {
+  id: number;
+  /** 8-bit label ids in R, nearest-sampled without mips (a filtered label would be a made-up class). */
+  map?: BaseTexture | null;
+}
+
 export class IntrinsicPassPlugin extends MaterialPluginBase {
-  constructor(material: Material) {
-    super(material, 'VlsIntrinsicPass', 300, { VLS_PASSES: false, VLS_VIS: false });
+  private label: MaterialLabel;
+
+  constructor(material: Material, label: MaterialLabel = { id: 1 }) {
+    super(material, 'VlsIntrinsicPass', 300, { VLS_PASSES: false, VLS_VIS: false, VLS_LABELMAP: false });
+    this.label = label;
     this._enable(true);
+  }
+
+  /** Sets the label (e.g. once its map has loaded). */
+  setLabel(label: MaterialLabel): void {
+    this.label = label;
+    this.markAllDefinesAsDirty();
   }
 
   override prepareDefines(defines: Record<string, unknown>): void {
     defines.VLS_PASSES = true;
     defines.VLS_VIS = visState.enabledMaterials.has(this._material.uniqueId);
+    defines.VLS_LABELMAP = !!this.label.map;
+  }
+
+  override isReadyForSubMesh(): boolean {
+    return !this.label.map || this.label.map.isReady();
+  }
+
+  override getSamplers(samplers: string[]): void {
+    samplers.push('vlsLabelMap');
+  }
+
+  override hasTexture(texture: BaseTexture): boolean {
+    return this.label.map === texture;
+  }
+
+  override getActiveTextures(active: BaseTexture[]): void {
+    if (this.label.map) active.push(this.label.map);
+  }
+
+  override dispose(forceDisposeTextures?: boolean): void {
+    if (forceDisposeTextures) this.label.map?.dispose();
   }
 
   override getAttributes(attributes: string[]): void {
@@ -39,8 +77,11 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
   override getUniforms() {
     const sh = Array.from({ length: 9 }, (_, k) => ({ name: `vlsSH${k}`, size: 3, type: 'vec3' }));
     return {
-      ubo: [{ name: 'vlsMode', size: 1, type: 'float' }, { name: 'vlsVisOn', size: 1, type: 'float' }, { name: 'vlsBounceOn', size: 1, type: 'float' }, ...sh],
-      fragment: '#ifdef VLS_PASSES\nuniform float vlsMode;\nuniform float vlsVisOn;\nuniform float vlsBounceOn;\n' + sh.map((u) => `uniform vec3 ${u.name};\n`).join('') + '#endif\n',
+      ubo: [{ name: 'vlsMode', size: 1, type: 'float' }, { name: 'vlsVisOn', size: 1, type: 'float' }, { name: 'vlsBounceOn', size: 1, type: 'float' }, { name: 'vlsLabelId', size: 1, type: 'float' }, ...sh],
+      fragment:
+        '#ifdef VLS_PASSES\nuniform float vlsMode;\nuniform float vlsVisOn;\nuniform float vlsBounceOn;\nuniform float vlsLabelId;\n' +
+        sh.map((u) => `uniform vec3 ${u.name};\n`).join('') +
+        '#endif\n',
     };
   }
 
@@ -48,6 +89,8 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
     uniformBuffer.updateFloat('vlsMode', passState.mode);
     uniformBuffer.updateFloat('vlsVisOn', visState.on ? 1 : 0);
     uniformBuffer.updateFloat('vlsBounceOn', visState.bounce ? 1 : 0);
+    uniformBuffer.updateFloat('vlsLabelId', this.label.id);
+    if (this.label.map) uniformBuffer.setTexture('vlsLabelMap', this.label.map);
     for (let k = 0; k < 9; k++) uniformBuffer.updateFloat3(`vlsSH${k}`, visState.sh[k * 3], visState.sh[k * 3 + 1], visState.sh[k * 3 + 2]);
   }
 
@@ -63,6 +106,9 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
     // resolve of alpha is the anti-aliased coverage (the mask).
     return {
       CUSTOM_FRAGMENT_DEFINITIONS: `
+#ifdef VLS_LABELMAP
+uniform sampler2D vlsLabelMap;
+#endif
 #ifdef VLS_VIS
 varying vec4 vVlsVis0;
 varying vec4 vVlsVis1;
@@ -167,6 +213,14 @@ varying vec4 vVlsBounce;
     else if (vlsMode < 3.5 && vlsMode > 2.5) vlsOut = vlsSpec;
     else if (vlsMode < 4.5 && vlsMode > 3.5) vlsOut = normalW;
     else if (vlsMode < 5.5 && vlsMode > 4.5) vlsOut = vec3(length(vPositionW - vEyePosition.xyz), 0.0, 0.0);
+    else if (vlsMode > 5.5) {
+      // Segmentation: the material's class, or its label image's texel (ids 0..255 in R).
+      float vlsLabel = vlsLabelId;
+  #if defined(VLS_LABELMAP) && defined(MAINUV1)
+      vlsLabel = floor(texture2D(vlsLabelMap, vMainUV1).r * 255.0 + 0.5);
+  #endif
+      vlsOut = vec3(vlsLabel, 0.0, 0.0);
+    }
     finalColor = vec4(vlsOut, 1.0);
   }
 #endif

@@ -139,5 +139,5 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   const tUp = performance.now();
   await upload(req.uploadUrl, chunks);
   const uploadMs = performance.now() - tUp;
-  return { layout, timings: { setupMs, shadowMs, renderMs, readMs, uploadMs }, uploadBytes: offset, head: { bboxMin: head.bboxMin, bboxMax: head.bboxMax } };
+  return { layout, timings: { setupMs, shadowMs, renderMs, readMs, uploadMs }, uploadBytes: offset, head: { bboxMin: head.bboxMin, bboxMax: head.bboxMax, ...(req.head.landmarks ? { landmarks: head.toCanonical(req.head.landmarks) } : {}) } };
 }

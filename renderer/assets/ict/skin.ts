@@ -63,7 +63,7 @@ export function cheekAlbedo(s: IctSkinParams): number[] {
 
 // ---- the position map (once per model and size) ----
 
-interface PositionMap {
+export interface PositionMap {
   W: number;
   H: number;
   /** neutral point (cm) per texel, NaN where no triangle covers it (after dilation: few). */
@@ -75,7 +75,7 @@ interface PositionMap {
 
 const posMaps = new Map<string, PositionMap>();
 
-function positionMap(model: IctModel, S: number): PositionMap {
+export function positionMap(model: IctModel, S: number): PositionMap {
   const key = `${model.key}:${S}`;
   const hit = posMaps.get(key);
   if (hit) return hit;
@@ -158,13 +158,13 @@ function positionMap(model: IctModel, S: number): PositionMap {
 
 // ---- regions ----
 
-function segDist(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
+export function segDist(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
   const dx = bx - ax, dy = by - ay;
   const t = clamp01(((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy || 1));
   return Math.hypot(px - ax - t * dx, py - ay - t * dy);
 }
 
-function pointInPolygon(x: number, y: number, poly: number[][]): boolean {
+export function pointInPolygon(x: number, y: number, poly: number[][]): boolean {
   let inside = false;
   for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
     const [xi, yi] = poly[i];
@@ -178,6 +178,33 @@ function polyDist(x: number, y: number, poly: number[][]): number {
   let d = Infinity;
   for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) d = Math.min(d, segDist(x, y, poly[j][0], poly[j][1], poly[i][0], poly[i][1]));
   return d;
+}
+
+/**
+ * Eyebrow coverage (0..1) at a neutral-surface point: a band along the brow landmarks (17-21 on
+ * -X, 22-26 on +X), wider at the inner end. The skin albedo paints it; labels.ts thresholds it.
+ */
+export function browWeight(px: number, py: number, pz: number, browL: number[][], browR: number[][]): number {
+  if (pz <= 6) return 0;
+  const bl = px > 0 ? browR : browL;
+  let bd = Infinity;
+  let along = 0;
+  for (let k = 0; k + 1 < bl.length; k++) {
+    const d = segDist(px, py, bl[k][0], bl[k][1], bl[k + 1][0], bl[k + 1][1]);
+    if (d < bd) {
+      bd = d;
+      along = (k + 0.5) / (bl.length - 1);
+    }
+  }
+  const inner = px > 0 ? 1 - along : along; // 1 at the inner (medial) end
+  const browHalf = 0.32 + 0.18 * inner;
+  return 1 - smoothstep(browHalf * 0.6, browHalf, bd + 0.15 * Math.max(0, py - bl[2][1]));
+}
+
+/** The neutral position (cm) of landmark i. */
+export function neutralLandmark(model: IctModel, i: number): number[] {
+  const v = model.landmarks[i];
+  return [model.neutral[v * 3], model.neutral[v * 3 + 1], model.neutral[v * 3 + 2]];
 }
 
 export interface IctSkinTextures {
@@ -198,10 +225,7 @@ export interface IctSkinTextures {
 export function buildIctSkinTextures(model: IctModel, skin: IctSkinParams, S: number): IctSkinTextures {
   const pm = positionMap(model, S);
   const { W, H, pos, nrm, tag } = pm;
-  const L = (i: number) => {
-    const v = model.landmarks[i];
-    return [model.neutral[v * 3], model.neutral[v * 3 + 1], model.neutral[v * 3 + 2]];
-  };
+  const L = (i: number) => neutralLandmark(model, i);
   const lipPoly = Array.from({ length: 12 }, (_, k) => L(48 + k));
   const lipZ = Math.min(...lipPoly.map((p) => p[2])) - 0.8;
   const browL = [17, 18, 19, 20, 21].map(L);
@@ -250,19 +274,7 @@ export function buildIctSkinTextures(model: IctModel, skin: IctSkinParams, S: nu
       const ec = px > 0 ? eyeC[0] : eyeC[1];
       const de = Math.hypot(px - ec[0], (py - ec[1]) * 1.3, (pz - ec[2]) * 0.5);
       const eyeRing = tg === 1 ? smoothstep(1.0, 1.5, de) * (1 - smoothstep(1.6, 2.6, de)) : 0;
-      const bl = px > 0 ? browR : browL;
-      let bd = Infinity;
-      let along = 0;
-      for (let k = 0; k + 1 < bl.length; k++) {
-        const d = segDist(px, py, bl[k][0], bl[k][1], bl[k + 1][0], bl[k + 1][1]);
-        if (d < bd) {
-          bd = d;
-          along = (k + 0.5) / (bl.length - 1);
-        }
-      }
-      const inner = px > 0 ? 1 - along : along; // 1 at the inner (medial) end
-      const browHalf = 0.32 + 0.18 * inner;
-      const brows = tg === 1 && pz > 6 ? (1 - smoothstep(browHalf * 0.6, browHalf, bd + 0.15 * Math.max(0, py - bl[2][1]))) : 0;
+      const brows = tg === 1 ? browWeight(px, py, pz, browL, browR) : 0;
       const tzone = front * (Math.exp(-((px / 2.2) ** 2) - (((py - 7) / 3) ** 2)) + nose);
       const scalp = smoothstep(8, 11, py) * (1 - front);
       // pigment

@@ -12,6 +12,7 @@ import { specularPass } from './specular.js';
 import { depthPass } from './depth.js';
 import { maskPass } from './mask.js';
 import { previewPass } from './preview.js';
+import { segmentationPass } from './segmentation.js';
 
 export type { PassDefinition, PassContext, PassFile, EncodedPassFile } from './types.js';
 
@@ -24,6 +25,7 @@ const REGISTRY: Record<PassName, PassDefinition> = {
   depth: depthPass,
   mask: maskPass,
   preview: previewPass,
+  segmentation: segmentationPass,
 };
 
 /** Every pass, in the order of PASS_NAMES. */
@@ -39,7 +41,7 @@ export function getPass(name: string): PassDefinition {
 
 /** Render modes needed for a set of passes, in a stable order (beauty first: it carries the mask). */
 export function modesFor(passNames: readonly string[]): RenderModeName[] {
-  const order: RenderModeName[] = ['beauty', 'albedo', 'diffuse', 'specular', 'normal', 'depth'];
+  const order: RenderModeName[] = ['beauty', 'albedo', 'diffuse', 'specular', 'normal', 'depth', 'label'];
   const need = new Set<RenderModeName>(['beauty']);
   for (const n of passNames) for (const m of getPass(n).requires) need.add(m);
   return order.filter((m) => need.has(m));

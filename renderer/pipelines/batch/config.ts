@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PASS_NAMES } from '../../develop/passes/index.js';
+import { LIGHTING_INDEPENDENT_PASSES } from '../../core/passes.js';
 import { MAX_LIGHT_SCALE, MAX_POINT_LIGHTS, RenderOptionsSchema } from '../../core/spec.js';
 import { readJsonFile } from '../../io/json-file.js';
 import { parseWithSchema } from '../../core/validation.js';
@@ -206,7 +207,7 @@ export const BatchConfigSchema = z
         }
       })
       .describe(
-        `Passes to write (${PASS_NAMES.join(', ')}). Lighting-independent passes (albedo, normal, depth, mask) are written once, with the first lighting; the others with every lighting. Default: all.`,
+        `Passes to write (${PASS_NAMES.join(', ')}). Lighting-independent passes (${LIGHTING_INDEPENDENT_PASSES.join(', ')}) are written once, with the first lighting; the others with every lighting. Default: all.`,
       ),
     width: z.number().int().min(16).max(MAX_RENDER_SIZE).default(256).describe('Image width in pixels. Default 256.'),
     height: z.number().int().min(16).max(MAX_RENDER_SIZE).default(256).describe('Image height in pixels. Default 256.'),

@@ -12,6 +12,9 @@ import { ENCODING_DOC } from '../../dataset/encodings.js';
 import { SAMPLES_DIR, SAMPLE_JSON, listFiles, stableStringify, sha256, reproducibleSample } from '../../dataset/layout.js';
 import { missingIndices, scanSamples } from '../../dataset/output-folder.js';
 import { cheekAlbedo, itaDeg } from '../../assets/ict/skin.js';
+import { ITA_BINS } from '../../dataset/skin-tone.js';
+import { SEGMENTATION_LABELS } from '../../core/labels.js';
+import { LANDMARK_VISIBILITY_TOLERANCE_M } from '../../develop/landmarks.js';
 import { isIctRef } from '../../assets/ict/params.js';
 import { defaultIctDir } from '../../assets/ict/model.js';
 import { DATASET_FORMAT_VERSION, readRecord, MetaRecordSchema, SampleRecordSchema, type SampleHeadRecord, type SampleRecord } from '../../dataset/records.js';
@@ -19,15 +22,24 @@ import { DATASET_FORMAT_VERSION, readRecord, MetaRecordSchema, SampleRecordSchem
 
 type HeadRecord = Omit<SampleHeadRecord, 'params'>;
 
-/** ITA (individual typology angle) bins of the card's skin-tone histogram, degrees, with the usual skin-type names. */
-const ITA_BINS: { lo: number; hi: number; name: string }[] = [
-  { lo: 55, hi: Infinity, name: 'very light' },
-  { lo: 41, hi: 55, name: 'light' },
-  { lo: 28, hi: 41, name: 'intermediate' },
-  { lo: 10, hi: 28, name: 'tan' },
-  { lo: -30, hi: 10, name: 'brown' },
-  { lo: -Infinity, hi: -30, name: 'dark' },
-];
+/** dataset.json "segmentation": what segmentation.png's ids mean. */
+const SEGMENTATION_DOC = {
+  file: 'segmentation.png (in the first lighting folder, with the other lighting-independent passes)',
+  encoding: '8-bit grey, one label id per pixel: the class of the surface at the pixel centre (point-sampled like depth and normal); 0 = background',
+  sides: "left/right are the subject's own sides (+X of the canonical head frame is the subject's left)",
+  compatibility: 'ids 0-14 are FaceSynthetics\' ids; finer classes (iris, eyelashes, teeth) have ids from 19 and name the coarser class they fold into ("coarse")',
+  labels: SEGMENTATION_LABELS,
+};
+
+/** dataset.json "landmarks": the sample.json / manifest field. */
+const LANDMARKS_DOC = {
+  field: 'sample.json and manifest.jsonl "landmarks" (heads that have landmarks: ICT identities, heads whose head.json lists them)',
+  convention: '68 Multi-PIE (iBUG 300-W) points, 0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-67 mouth; ICT: its landmark vertices, moving with identity and expression',
+  points: 'pixels of the written frame (after the crop): x right, y down, origin at the top-left corner of pixel (0,0), pixel centres at +0.5',
+  distance: 'metres from the camera centre, comparable with depth.exr',
+  visible: `in the frame and not hidden: a pixel of the 3x3 neighbourhood sees the surface (depth pass) no nearer than ${LANDMARK_VISIBILITY_TOLERANCE_M} m + 1.5 x the depth step to its neighbours (capped at 5 mm) in front of the landmark`,
+  canonical: 'head frame, metres',
+};
 
 /** Who the samples show: distinct identities, expression kinds, the drawn skins' ITA histogram. */
 export interface IdentityStats {
@@ -273,6 +285,8 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
     versions: { package: `${PKG.name}@${PKG.version}`, renderers: rendererList },
     layout: layoutDoc(config, keys),
     encodings: ENCODING_DOC,
+    ...(config.passes.includes('segmentation') ? { segmentation: SEGMENTATION_DOC } : {}),
+    ...(records.some((r) => r.landmarks) ? { landmarks: LANDMARKS_DOC } : {}),
   };
   const datasetJson = path.join(outDir, DATASET_JSON);
   await writeJsonAtomic(datasetJson, dataset);

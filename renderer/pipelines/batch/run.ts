@@ -24,6 +24,7 @@ import { BrowserLaunchError, type Backend } from '../../engine/browser.js';
 import { type BatchConfig, checkBatchBounds, contentConfig, resolveWorkerCount } from './config.js';
 import { planSample, sampleId, expandEnvMaps, type PlannedSample } from './plan.js';
 import { cropRendered } from '../../develop/crop.js';
+import { landmarksRecord } from '../../develop/landmarks.js';
 import { encodeLightings } from '../../dataset/encodings.js';
 import { finishBatch, missingSamples, type FinalizeResult } from './finalize.js';
 import { listFiles, SAMPLES_DIR, SAMPLE_JSON } from '../../dataset/layout.js';
@@ -229,6 +230,7 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
       drawnCamera: plan.camera,
       camera: cameraRecord(r0.camera),
       augment: plan.augment,
+      ...(r0.landmarks ? { landmarks: landmarksRecord(r0.landmarks, r0.camera, r0.modes.depth ?? null) } : {}),
       lighting: plan.lighting,
       lightings,
       files: [...listFiles(tmp), SAMPLE_JSON].sort(),
