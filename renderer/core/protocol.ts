@@ -113,6 +113,11 @@ export interface PageRenderRequest {
   envLightSlots: number;
   /** Per-vertex indirect shading of this render (float32 RGBA per vertex, renderer/assets/bounce.ts), or null. */
   bounceUrl: string | null;
+  /**
+   * A deforming head's neighbouring frames: URLs of float32 world positions per vertex (the
+   * page's geometry order) of the previous and next frame, null = this frame's own.
+   */
+  motion?: { prevUrl: string | null; nextUrl: string | null };
   shadowMapSize: number;
   modes: RenderModeName[];
   /** POST target for the packed pixel buffer. */

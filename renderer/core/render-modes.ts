@@ -15,6 +15,14 @@ export const RENDER_MODES = {
   depth: 5,
   /** Segmentation class id (core/labels.ts) of the surface at the pixel centre (in R). */
   label: 6,
+  /**
+   * Where the surface point at the pixel centre was in the previous frame of a deforming head
+   * (world metres; the per-vertex positions of that frame, interpolated like the geometry); the
+   * point itself for a head that does not deform.
+   */
+  motionPrev: 7,
+  /** Likewise for the next frame. */
+  motionNext: 8,
 } as const;
 
 export type RenderModeName = keyof typeof RENDER_MODES;
@@ -28,6 +36,8 @@ export const MODE_CHANNELS: Record<RenderModeName, number> = {
   normal: 3,
   depth: 1,
   label: 1,
+  motionPrev: 3,
+  motionNext: 3,
 };
 
 /** Modes read back as float32 (precision matters); the others travel as half floats. */
@@ -39,4 +49,6 @@ export const MODE_FLOAT32: Record<RenderModeName, boolean> = {
   normal: false,
   depth: true,
   label: false,
+  motionPrev: true,
+  motionNext: true,
 };

@@ -244,6 +244,10 @@ export const FrameRecordSchema = z
     encodings: z.partialRecord(z.enum(['input', 'target']), z.object({ latlong16: z.string().min(1), sh9: z.array(num).length(27) }).strict()),
     cameraSim: Loose.nullable(),
     repairs: int.min(0),
+    /** animated expressions: this frame's shape weights */
+    expressions: z.record(z.string(), num).optional(),
+    /** the head's landmarks in the input render (heads that have them) */
+    landmarks: LandmarksRecordSchema.optional(),
   })
   .strict();
 

@@ -125,6 +125,10 @@ export interface FrameRecordParts {
   encodings: { role: 'input' | 'target'; sh9: Float32Array }[];
   cameraSim: object | null;
   repairs: number;
+  /** animated expressions: the frame's shape weights (null: a rigid head) */
+  expressions?: Record<string, number> | null;
+  /** the head's landmarks in the input render (heads that have them) */
+  landmarks?: LandmarksRecord | null;
 }
 
 /** A sequence's frames/NNNNNN/frame.json. */
@@ -142,5 +146,7 @@ export function buildFrameRecord(p: FrameRecordParts): FrameRecord {
     encodings: Object.fromEntries(p.encodings.map((e) => [e.role, { latlong16: `${e.role}/${ENCODING_FILES.latlong}`, sh9: Array.from(e.sh9) }])),
     cameraSim: p.cameraSim as Record<string, unknown> | null,
     repairs: p.repairs,
+    ...(p.expressions ? { expressions: p.expressions } : {}),
+    ...(p.landmarks ? { landmarks: p.landmarks } : {}),
   };
 }

@@ -17,6 +17,9 @@
 //    surface whose depth differs from the point's distance to B's camera by at most
 //    max(absolute, relative * distance) (defaults 2 mm, 1%).
 //  - files: flow EXR with two float32 channels R = u, G = v; occlusion PNG, 8-bit grey, the codes.
+//  - deforming heads (animated expressions): the point a pixel sees moves with its vertices, so
+//    its position at B's time comes from the renderer (motion.exr: the per-vertex positions of the
+//    neighbouring frames interpolated at each pixel) instead of from A's depth; the rest is the same.
 import path from 'node:path';
 import { encodeExrAsync, encodePng } from '../io/encoders.js';
 import { writeFileAtomic } from '../io/fs-atomic.js';
@@ -93,12 +96,18 @@ export function project(cam: FlowCamera, P: readonly number[]): { u: number; v: 
   return { u: (K[0][0] * X + K[0][1] * Y) / Z + K[0][2], v: (K[1][1] * Y) / Z + K[1][2], z: Z, dist: Math.hypot(X, Y, Z) };
 }
 
-/** Flow from frame `a` to frame `b` with occlusion codes (see the header). */
-export function computeFlow(a: FrameGeometry, b: FrameGeometry, opts: FlowOptions = {}): FlowField {
+/**
+ * Flow from frame `a` to frame `b` with occlusion codes (see the header). `pointsInB` (3 floats
+ * per pixel of `a`, render frame of `b`): where each pixel's surface point is at b's time, for a
+ * deforming head (the motion modes); without it the head is rigid and the point is a's
+ * back-projected depth.
+ */
+export function computeFlow(a: FrameGeometry, b: FrameGeometry, opts: FlowOptions = {}, pointsInB: Float32Array | null = null): FlowField {
   const absTol = opts.absoluteTolerance ?? 0.002;
   const relTol = opts.relativeTolerance ?? 0.01;
   const { width: w, height: h } = a;
   if (a.depth.length !== w * h || b.depth.length !== b.width * b.height) throw new RangeError('computeFlow: depth size does not match the frame size');
+  if (pointsInB && pointsInB.length !== w * h * 3) throw new RangeError('computeFlow: pointsInB must hold 3 floats per pixel of the source frame');
   const flow = new Float32Array(w * h * 2);
   const occlusion = new Uint8Array(w * h);
   const stats: FlowStats = { surface: 0, visible: 0, occluded: 0, outOfFrame: 0 };
@@ -113,7 +122,7 @@ export function computeFlow(a: FrameGeometry, b: FrameGeometry, opts: FlowOption
         continue;
       }
       stats.surface++;
-      const P = backProject(a.camera, x, y, d);
+      const P = pointsInB ? [pointsInB[p * 3], pointsInB[p * 3 + 1], pointsInB[p * 3 + 2]] : backProject(a.camera, x, y, d);
       const q = project(b.camera, P);
       flow[p * 2] = q.u - (x + 0.5);
       flow[p * 2 + 1] = q.v - (y + 0.5);
@@ -257,4 +266,39 @@ export async function readFrameGeometry(sampleDir: string): Promise<FrameGeometr
   const z = exr.channels.find((c) => c.name === 'Z');
   if (!z) throw new Error(`${sampleDir}/depth.exr has no Z channel`);
   return { width: exr.width, height: exr.height, camera: { K: meta.camera.K, worldToCameraCV: meta.camera.worldToCameraCV }, depth: z.data };
+}
+
+/** Channels of a frame's motion.exr: where each pixel's surface point is in the previous and next frames (render frame, metres). */
+export const MOTION_CHANNELS = ['prev.X', 'prev.Y', 'prev.Z', 'next.X', 'next.Y', 'next.Z'] as const;
+
+/** motion.exr of a frame (float32), from the renderer's motionPrev / motionNext modes (3 floats per pixel each). */
+export async function encodeMotion(width: number, height: number, prev: Float32Array, next: Float32Array, depth: Float32Array): Promise<Buffer> {
+  const n = width * height;
+  const planes = MOTION_CHANNELS.map(() => new Float32Array(n));
+  for (let p = 0; p < n; p++) {
+    if (!(depth[p] > 0)) continue; // no surface: 0, like the flow
+    for (let c = 0; c < 3; c++) {
+      planes[c][p] = prev[p * 3 + c];
+      planes[3 + c][p] = next[p * 3 + c];
+    }
+  }
+  return encodeExrAsync(
+    { width, height, channels: MOTION_CHANNELS.map((name, i) => ({ name, data: planes[i] })) },
+    { pixelType: 'float', compression: 'zip', attributes: { 'vls:pass': 'motion', 'vls:motion': 'where the surface point at each pixel is in the previous / next frame (render frame, metres); 0 off the head' } },
+  );
+}
+
+/** A frame's motion.exr: the points at the previous and next frames' times (3 floats per pixel each). */
+export async function readMotion(file: string): Promise<{ prev: Float32Array; next: Float32Array }> {
+  const exr = await readExr(file);
+  const n = exr.width * exr.height;
+  const prev = new Float32Array(n * 3);
+  const next = new Float32Array(n * 3);
+  MOTION_CHANNELS.forEach((name, i) => {
+    const ch = exr.channels.find((c) => c.name === name);
+    if (!ch) throw new Error(`${file}: no ${name} channel (not a motion EXR)`);
+    const dst = i < 3 ? prev : next;
+    for (let p = 0; p < n; p++) dst[p * 3 + (i % 3)] = ch.data[p];
+  });
+  return { prev, next };
 }

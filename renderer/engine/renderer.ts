@@ -210,6 +210,7 @@ export class Renderer {
   }
 
   private visibility = new Map<string, Promise<HeadLightTransport>>();
+  private positions = new Map<string, Promise<Float32Array>>();
   private bounceSerial = 0;
 
   /**
@@ -248,7 +249,28 @@ export class Renderer {
     return p;
   }
 
-  async renderSample(spec: SampleSpec): Promise<RenderedSample> {
+  /** World positions of a head's vertices as the page draws them (loads it in the page; cached per head). */
+  private headPositions(head: PageHead): Promise<Float32Array> {
+    let p = this.positions.get(head.key);
+    if (!p) {
+      p = this.page.evaluate((h) => window.vls.headGeometry(h), head).then((g) => {
+        const b = Buffer.from(g.positions, 'base64');
+        return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      });
+      p.catch(() => this.positions.delete(head.key));
+      this.positions.set(head.key, p);
+      // A sequence walks forward: keep the few heads around the current frame.
+      if (this.positions.size > 4) this.positions.delete(this.positions.keys().next().value!);
+    }
+    return p;
+  }
+
+  /**
+   * Renders one sample. `extras.motion`: the head refs of the previous and next frames of a
+   * deforming head (same topology; null = this frame's own): the render adds the motionPrev and
+   * motionNext modes, where each pixel's surface point is in those frames (renderer/develop/flow.ts).
+   */
+  async renderSample(spec: SampleSpec, extras: { motion?: { prevHead: string | null; nextHead: string | null } } = {}): Promise<RenderedSample> {
     const t0 = performance.now();
     const head = await this.resolveHead(spec.head);
     const camera = resolveCamera({ ...spec.camera, width: spec.width, height: spec.height });
@@ -281,6 +303,19 @@ export class Renderer {
       };
     }
     const modes = modesFor(spec.passes);
+    let motion: PageRenderRequest['motion'];
+    if (extras.motion) {
+      const url = async (ref: string | null, role: string) => {
+        if (ref === null) return null;
+        const h = toPageHead(await this.resolveHead(ref), (f) => this.server.fileUrl(f), spec.render.subsurface);
+        const pos = await this.guard(this.headPositions(h), `loading the ${role} frame's head`);
+        const key = `motion:${h.key}`;
+        if (!this.server.hasBlob(key)) this.server.putBlob(key, Buffer.from(pos.buffer, pos.byteOffset, pos.byteLength));
+        return this.server.blobUrl(key);
+      };
+      motion = { prevUrl: await url(extras.motion.prevHead, 'previous'), nextUrl: await url(extras.motion.nextHead, 'next') };
+      modes.push('motionPrev', 'motionNext');
+    }
     const upload = this.server.expectUpload();
     const req: PageRenderRequest = {
       width: spec.width,
@@ -293,6 +328,7 @@ export class Renderer {
       lightSlots: Math.max(spec.render.lightSlots, spec.lighting.pointLights.length),
       envLightSlots: environment ? spec.render.envLights : 0,
       bounceUrl,
+      ...(motion ? { motion } : {}),
       shadowMapSize: spec.render.shadowMapSize,
       modes,
       uploadUrl: upload.url,

@@ -11,7 +11,7 @@ import { Color3 } from '@babylonjs/core/Maths/math.color.js';
 import { Constants } from '@babylonjs/core/Engines/constants.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
-import { IntrinsicPassPlugin, visState } from './pass-plugin.js';
+import { IntrinsicPassPlugin, motionState, visState } from './pass-plugin.js';
 import { applyPartMaterials, loadLabelMap } from './materials.js';
 import { VertexBuffer } from '@babylonjs/core/Buffers/buffer.js';
 import { Material } from '@babylonjs/core/Materials/material.js';
@@ -33,6 +33,11 @@ export interface LoadedHead {
   setVisibility(data: Float32Array): void;
   /** Per-vertex indirect shading of this render (4 floats per vertex, geometry() order). */
   setBounce(data: Float32Array | null): void;
+  /**
+   * World positions of every vertex in the previous and next frames of a deforming head (3 floats
+   * per vertex, geometry() order; null = this frame's own): what the motion modes output.
+   */
+  setMotion(prev: Float32Array | null, next: Float32Array | null): void;
   hasVisibility: boolean;
   /** Source-space points (the mesh's units and axes) in the canonical frame, as the head is drawn. */
   toCanonical(points: readonly number[][]): [number, number, number][];
@@ -207,6 +212,26 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
         vo += n;
       }
     },
+    setMotion(prev: Float32Array | null, next: Float32Array | null) {
+      const own = prev && next ? null : head.geometry().positions;
+      const total = meshes.reduce((a, m) => a + m.getTotalVertices(), 0);
+      for (const [name, a] of [['prev', prev], ['next', next]] as const) {
+        if (a && a.length !== total * 3) throw new Error(`motion: ${name} frame has ${a.length / 3} vertices, this head ${total} (a deforming head must keep its topology)`);
+      }
+      let vo = 0;
+      for (const mesh of meshes) {
+        const n = mesh.getTotalVertices();
+        const part = (a: Float32Array | null) => (a ?? own!).slice(vo * 3, (vo + n) * 3);
+        (mesh as Mesh).setVerticesData('vlsPrev', part(prev), true, 3);
+        (mesh as Mesh).setVerticesData('vlsNext', part(next), true, 3);
+        vo += n;
+      }
+      for (const m of [mat, ...partMats]) {
+        if (motionState.enabledMaterials.has(m.uniqueId)) continue;
+        motionState.enabledMaterials.add(m.uniqueId);
+        m.markAsDirty(Material.AttributesDirtyFlag);
+      }
+    },
     setVisibility(data: Float32Array) {
       let vo = 0;
       for (const mesh of meshes) {
@@ -241,7 +266,10 @@ export async function loadHead(scene: Scene, desc: PageHead): Promise<LoadedHead
       });
     },
     dispose() {
-      for (const pm of [mat, ...partMats]) visState.enabledMaterials.delete(pm.uniqueId);
+      for (const pm of [mat, ...partMats]) {
+        visState.enabledMaterials.delete(pm.uniqueId);
+        motionState.enabledMaterials.delete(pm.uniqueId);
+      }
       // Meshes and nodes under the root (with their geometry), then every material with its textures.
       root.dispose(false, false);
       for (const lm of loaderMaterials) lm.dispose(true, true);

@@ -18,6 +18,9 @@ export const passState = { mode: RENDER_MODES.beauty as number };
  */
 export const visState = { enabledMaterials: new Set<number>(), on: false, bounce: false, sh: new Array<number>(27).fill(0) };
 
+/** Materials whose meshes carry per-vertex positions of the neighbouring frames (vlsPrev, vlsNext): deforming heads. */
+export const motionState = { enabledMaterials: new Set<number>() };
+
 /** What the segmentation mode writes for a material: a class id, or an id image in its UVs. */
 export interface MaterialLabel {
   id: number;
@@ -29,7 +32,7 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
   private label: MaterialLabel;
 
   constructor(material: Material, label: MaterialLabel = { id: 1 }) {
-    super(material, 'VlsIntrinsicPass', 300, { VLS_PASSES: false, VLS_VIS: false, VLS_LABELMAP: false });
+    super(material, 'VlsIntrinsicPass', 300, { VLS_PASSES: false, VLS_VIS: false, VLS_LABELMAP: false, VLS_MOTION: false });
     this.label = label;
     this._enable(true);
   }
@@ -44,6 +47,7 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
     defines.VLS_PASSES = true;
     defines.VLS_VIS = visState.enabledMaterials.has(this._material.uniqueId);
     defines.VLS_LABELMAP = !!this.label.map;
+    defines.VLS_MOTION = motionState.enabledMaterials.has(this._material.uniqueId);
   }
 
   override isReadyForSubMesh(): boolean {
@@ -68,6 +72,7 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
 
   override getAttributes(attributes: string[]): void {
     if (visState.enabledMaterials.has(this._material.uniqueId)) attributes.push('vlsVis0', 'vlsVis1', 'vlsVis2', 'vlsBounce');
+    if (motionState.enabledMaterials.has(this._material.uniqueId)) attributes.push('vlsPrev', 'vlsNext');
   }
 
   override getClassName(): string {
@@ -97,8 +102,12 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
   override getCustomCode(shaderType: string): Record<string, string> | null {
     if (shaderType === 'vertex') {
       return {
-        CUSTOM_VERTEX_DEFINITIONS: '#ifdef VLS_VIS\nattribute vec4 vlsVis0;\nattribute vec4 vlsVis1;\nattribute vec4 vlsVis2;\nattribute vec4 vlsBounce;\nvarying vec4 vVlsVis0;\nvarying vec4 vVlsVis1;\nvarying vec4 vVlsVis2;\nvarying vec4 vVlsBounce;\n#endif\n',
-        CUSTOM_VERTEX_MAIN_END: '#ifdef VLS_VIS\nvVlsVis0 = vlsVis0;\nvVlsVis1 = vlsVis1;\nvVlsVis2 = vlsVis2;\nvVlsBounce = vlsBounce;\n#endif\n',
+        CUSTOM_VERTEX_DEFINITIONS:
+          '#ifdef VLS_VIS\nattribute vec4 vlsVis0;\nattribute vec4 vlsVis1;\nattribute vec4 vlsVis2;\nattribute vec4 vlsBounce;\nvarying vec4 vVlsVis0;\nvarying vec4 vVlsVis1;\nvarying vec4 vVlsVis2;\nvarying vec4 vVlsBounce;\n#endif\n' +
+          '#ifdef VLS_MOTION\nattribute vec3 vlsPrev;\nattribute vec3 vlsNext;\nvarying vec3 vVlsPrev;\nvarying vec3 vVlsNext;\n#endif\n',
+        // vlsPrev / vlsNext are world positions already (the page's geometry() frame).
+        CUSTOM_VERTEX_MAIN_END:
+          '#ifdef VLS_VIS\nvVlsVis0 = vlsVis0;\nvVlsVis1 = vlsVis1;\nvVlsVis2 = vlsVis2;\nvVlsBounce = vlsBounce;\n#endif\n' + '#ifdef VLS_MOTION\nvVlsPrev = vlsPrev;\nvVlsNext = vlsNext;\n#endif\n',
       };
     }
     if (shaderType !== 'fragment') return null;
@@ -106,6 +115,10 @@ export class IntrinsicPassPlugin extends MaterialPluginBase {
     // resolve of alpha is the anti-aliased coverage (the mask).
     return {
       CUSTOM_FRAGMENT_DEFINITIONS: `
+#ifdef VLS_MOTION
+varying vec3 vVlsPrev;
+varying vec3 vVlsNext;
+#endif
 #ifdef VLS_LABELMAP
 uniform sampler2D vlsLabelMap;
 #endif
@@ -213,6 +226,13 @@ varying vec4 vVlsBounce;
     else if (vlsMode < 3.5 && vlsMode > 2.5) vlsOut = vlsSpec;
     else if (vlsMode < 4.5 && vlsMode > 3.5) vlsOut = normalW;
     else if (vlsMode < 5.5 && vlsMode > 4.5) vlsOut = vec3(length(vPositionW - vEyePosition.xyz), 0.0, 0.0);
+    else if (vlsMode > 6.5) {
+      // Where this surface point is in the previous (7) / next (8) frame of a deforming head.
+      vlsOut = vPositionW;
+  #ifdef VLS_MOTION
+      vlsOut = vlsMode < 7.5 ? vVlsPrev : vVlsNext;
+  #endif
+    }
     else if (vlsMode > 5.5) {
       // Segmentation: the material's class, or its label image's texel (ids 0..255 in R).
       float vlsLabel = vlsLabelId;

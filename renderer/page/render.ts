@@ -38,6 +38,15 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
     head.setBounce(new Float32Array(await res.arrayBuffer()));
     visState.bounce = true;
   }
+  if (req.motion) {
+    const get = async (url: string | null) => {
+      if (!url) return null;
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`motion ${url} failed to load: HTTP ${res.status}`);
+      return new Float32Array(await res.arrayBuffer());
+    };
+    head.setMotion(await get(req.motion.prevUrl), await get(req.motion.nextUrl));
+  }
   const { aa, plain } = ensureTargets(req.width, req.height, req.msaa);
   aa.renderList = head.meshes;
   plain.renderList = head.meshes;
@@ -79,7 +88,7 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   // black: the dark padding slots of a lighting without point lights. Its first draw ever loses
   // silhouette pixels too (input_i after target_k: ~40 px at 64 px, msaa 1), but returning to an
   // already drawn specular variant is exact, so that flag double-draws once per page only.
-  const variantKey = `${rttKey}|${lights.length}|${envLights.length}|${head.hasVisibility ? 1 : 0}|${req.head.key}|${req.environment ? 1 : 0}|${req.head.material.subsurface}`;
+  const variantKey = `${rttKey}|${lights.length}|${envLights.length}|${head.hasVisibility ? 1 : 0}|${req.motion ? 1 : 0}|${req.head.key}|${req.environment ? 1 : 0}|${req.head.material.subsurface}`;
   const specularKey = `${variantKey}|${lights.some((l) => !l.light.specular.equalsFloats(0, 0, 0)) ? 1 : 0}`;
   let draws = variantKey !== variant.last || !drawnVariants.has(specularKey) ? 2 : 1;
   variant.last = variantKey;

@@ -44,7 +44,10 @@ import type { Lighting } from '../core/lighting.js';
 import type { Vec3 } from '../core/protocol.js';
 import type { Backend } from '../engine/browser.js';
 import { CameraSimSchema, sampleCameraSimParams, applyCameraSim, cameraImageFileName, encodeCameraImage, type CameraSimParams, type CameraSimRecord } from '../develop/camera-sim.js';
-import { computeFlow, writeFlow, readFrameGeometry, FLOW_DOC, type FlowStats } from '../develop/flow.js';
+import { FLOW_DOC, encodeMotion, type FlowStats } from '../develop/flow.js';
+import { ExpressionAnimationSchema, expressionHeadIssue, expressionWeights, frameHeadRef, planExpressions, type ExpressionPlan } from './sequence-expressions.js';
+import { writeFlowPairs, frameId, pairId, MOTION_FILE } from './sequence-flow.js';
+import { landmarksRecord } from '../develop/landmarks.js';
 import { findInconsistentRenders } from '../dataset/consistency.js';
 import { checkFolderIdentity, contentHashOf, removeStaleTemps } from '../dataset/output-folder.js';
 import { DATASET_FORMAT_VERSION, FrameRecordSchema, readRecord, writeRecord } from '../dataset/records.js';
@@ -149,6 +152,9 @@ export const SequenceConfigSchema = z
     render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})),
     output: OutputOptionsSchema.default(OutputOptionsSchema.parse({})),
     cameraSim: CameraSimSchema.default(CameraSimSchema.parse({})),
+    expressions: ExpressionAnimationSchema.nullable()
+      .default(null)
+      .describe('Animated expressions of an ICT head (weight curves, blinks); each frame is its head with that expression, and the flow follows the vertices. Default null (a rigid head).'),
     flow: z
       .object({
         absoluteTolerance: z.number().min(0).default(0.002),
@@ -159,6 +165,8 @@ export const SequenceConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    const headIssue = c.expressions ? expressionHeadIssue(c.head) : null;
+    if (headIssue) ctx.addIssue({ code: 'custom', path: ['expressions'], message: headIssue });
     if (c.lightingFrame !== 'world') return;
     const env = [c.input.environment, c.target?.environment].some((e) => e && e.intensity > 0);
     if (!env) return;
@@ -214,6 +222,10 @@ export interface PlannedFrame {
   id: string;
   timeS: number;
   headPose: HeadPose;
+  /** The head drawn in this frame: the config's, or with animated expressions its ICT head with this frame's weights. */
+  head: string;
+  /** Animated expressions: the frame's shape weights (null for a rigid head). */
+  expressions: Record<string, number> | null;
   /** The fixed world camera's position, target and up (world frame). */
   worldCamera: { position: Vec3; target: Vec3; up: Vec3 };
   /** The equivalent camera in the head (= render) frame, as an orbit camera for the spec. */
@@ -225,18 +237,14 @@ export interface PlannedFrame {
 
 export interface SequencePlan {
   phases: { yawDeg: number; pitchDeg: number; rollDeg: number; translation: Vec3 };
+  /** Animated expressions: the curves' phases and the blink times drawn. */
+  expressions: ExpressionPlan | null;
   frames: PlannedFrame[];
 }
 
 const DEG = Math.PI / 180;
 
-export function frameId(t: number): string {
-  return String(t).padStart(6, '0');
-}
-
-export function pairId(a: number, b: number): string {
-  return `${frameId(a)}_${frameId(b)}`;
-}
+export { frameId, pairId, MOTION_FILE };
 
 /** R = Ry(yaw) Rx(pitch) Rz(roll) with the signs of the header (yaw: +Z toward +X, pitch: +Z toward +Y, roll: +Y toward +X). */
 export function headRotation(yawDeg: number, pitchDeg: number, rollDeg: number): number[][] {
@@ -324,6 +332,7 @@ export function planSequence(config: SequenceConfig): SequencePlan {
   const cam = resolveCamera({ ...config.camera, width: config.width, height: config.height });
   const forward = normalize([cam.target[0] - cam.position[0], cam.target[1] - cam.position[1], cam.target[2] - cam.position[2]]);
   const pivot = m.pivot as Vec3;
+  const ex = config.expressions ? planExpressions(config.expressions, config.seed, config.frames / config.fps) : null;
   const frames: PlannedFrame[] = [];
   for (let t = 0; t < config.frames; t++) {
     const s = t / config.fps;
@@ -350,13 +359,20 @@ export function planSequence(config: SequenceConfig): SequencePlan {
       id: frameId(t),
       timeS: s,
       headPose: pose,
+      ...frameHead(config, ex, s),
       worldCamera: { position: cam.position, target: cam.target, up: cam.up },
       renderCamera,
       input: { world: inputWorld, render: toRenderFrame(inputWorld, config.lightingFrame, pose, pivot) },
       target: targetWorld ? { world: targetWorld, render: toRenderFrame(targetWorld, config.lightingFrame, pose, pivot) } : null,
     });
   }
-  return { phases, frames };
+  return { phases, expressions: ex, frames };
+}
+
+function frameHead(config: SequenceConfig, ex: ExpressionPlan | null, t: number): { head: string; expressions: Record<string, number> | null } {
+  if (!config.expressions || !ex) return { head: config.head, expressions: null };
+  const w = expressionWeights(config.expressions, ex, t);
+  return { head: frameHeadRef(config.head, w), expressions: w };
 }
 
 /** The sample spec the renderer gets for one frame and lighting role. */
@@ -366,7 +382,7 @@ export function frameSpec(config: SequenceConfig, f: PlannedFrame, role: 'input'
   return parseSampleSpec(
     {
       id: `${config.name}-${f.id}-${role}`,
-      head: config.head,
+      head: f.head,
       width: config.width,
       height: config.height,
       camera: f.renderCamera,
@@ -489,7 +505,11 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
       let repairs = 0;
       for (;;) {
         for (const [k, role] of roles.entries()) {
-          if (!results[k]) results[k] = await (await getRenderer()).renderSample(frameSpec(config, f, role));
+          if (results[k]) continue;
+          // A deforming head's input frame also says where each pixel's point is one frame
+          // before and after (the per-vertex flow); the target frame does not need it.
+          const motion = config.expressions && role === 'input' ? { prevHead: plan.frames[f.index - 1]?.head ?? null, nextHead: plan.frames[f.index + 1]?.head ?? null } : undefined;
+          results[k] = await (await getRenderer()).renderSample(frameSpec(config, f, role), motion ? { motion } : {});
         }
         const { bad, reason } = findInconsistentRenders(results.map((r) => r!.mask));
         if (bad.length === 0) break;
@@ -507,6 +527,8 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
         const enc = await encodeLightings(roles.map((r) => (r === 'input' ? f.input.render : f.target!.render)), HEAD_RADIUS_M, [0, 0, 0]);
         let camRecord: CameraSimRecord | null = null;
         const inputExtra: Record<string, Uint8Array> = { [ENCODING_FILES.latlong]: float32LE(enc[0].latlong), [ENCODING_FILES.sh9]: float32LE(enc[0].sh9) };
+        const r0 = results[0]!;
+        if (config.expressions) inputExtra[MOTION_FILE] = await encodeMotion(r0.width, r0.height, r0.modes.motionPrev!, r0.modes.motionNext!, r0.modes.depth!);
         if (cameraSimBase) {
           const input = results[0]!;
           const params = frameCameraParams(cameraSimBase, config.seed, f.index, lockedGain);
@@ -539,6 +561,8 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
           encodings: roles.map((role, k) => ({ role, sh9: enc[k].sh9 })),
           cameraSim: camRecord,
           repairs,
+          expressions: f.expressions,
+          landmarks: r0.landmarks ? landmarksRecord(r0.landmarks, r0.camera, r0.modes.depth ?? null) : null,
         });
         await writeRecord(path.join(tmp, 'frame.json'), frame, FrameRecordSchema); // validated; refuses NaN/Infinity
         fs.renameSync(tmp, final);
@@ -553,39 +577,7 @@ export async function runSequence(config: SequenceConfig, opts: RunSequenceOptio
     if (renderer) await (renderer as Renderer).close();
   }
 
-  // flows between neighbours, from the written depth + cameras
-  for (let t = 0; t + 1 < plan.frames.length; t++) {
-    const id = pairId(t, t + 1);
-    const final = path.join(flowDir, id);
-    if (fs.existsSync(final)) {
-      const pj = JSON.parse(fs.readFileSync(path.join(final, 'pair.json'), 'utf8')) as { forward: { stats: FlowStats }; backward: { stats: FlowStats } };
-      flowStats[id] = { forward: pj.forward.stats, backward: pj.backward.stats };
-      continue;
-    }
-    const a = await readFrameGeometry(path.join(framesDir, frameId(t), 'input'));
-    const b = await readFrameGeometry(path.join(framesDir, frameId(t + 1), 'input'));
-    const fw = computeFlow(a, b, config.flow);
-    const bw = computeFlow(b, a, config.flow);
-    const tmp = `${final}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    fs.mkdirSync(tmp);
-    try {
-      const fFiles = await writeFlow(tmp, 'forward', fw);
-      const bFiles = await writeFlow(tmp, 'backward', bw);
-      await writeJsonAtomic(path.join(tmp, 'pair.json'), {
-        from: frameId(t),
-        to: frameId(t + 1),
-        forward: { ...fFiles, source: frameId(t), destination: frameId(t + 1), stats: fw.stats },
-        backward: { ...bFiles, source: frameId(t + 1), destination: frameId(t), stats: bw.stats },
-        tolerance: config.flow,
-        doc: FLOW_DOC,
-      });
-      fs.renameSync(tmp, final);
-    } catch (err) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      throw err;
-    }
-    flowStats[id] = { forward: fw.stats, backward: bw.stats };
-    stats.flows++;
-  }
+  // flows between neighbours, from the written depth + cameras (and motion.exr of a deforming head)
+  stats.flows += await writeFlowPairs({ framesDir, flowDir, frames: plan.frames.length, tolerance: config.flow, deforming: !!config.expressions, flowStats });
   return { outDir, frames: plan.frames.length, ...stats, elapsedMs: performance.now() - t0, flowStats };
 }
