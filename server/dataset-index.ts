@@ -2,6 +2,11 @@
 // (server/routes/datasets.ts): one small record per sample (head, environment maps, passes,
 // lighting keys, interned), sorted by index, with facet counts and cached filters.
 //
+// Per sample it keeps what the grid's filters need: the head reference, the identity (head.id:
+// one drawn ICT head or one fixed head), and the skin tone of a drawn skin (head.params.skin):
+// its ITA, computed with the dataset card's functions (renderer/dataset/skin-tone.ts), and its ITA
+// bin ('unknown' for heads whose skin was not drawn).
+//
 // The index is built from manifest.jsonl when the dataset is finished (one line per sample)
 // and from the sample folders otherwise (each sample.json read once: folders are immutable once
 // renamed into place), cached in memory and refreshed when the mtime of manifest.jsonl or of the
@@ -23,6 +28,7 @@ import { mapLimit } from './util/limiter.js';
 import { statOrNull } from './util/fs.js';
 import { writeFileAtomic } from '../renderer/io/fs-atomic.js';
 import { passNameOfFile } from '../renderer/core/display.js';
+import { ITA_BINS, UNKNOWN_SKIN_TONE, itaBin, itaOfSkin } from '../renderer/dataset/skin-tone.js';
 import { DATASET_FORMAT_VERSION, SampleIndexViewSchema, formatVersionNote, recordFormatVersion, type SampleIndexView } from '../renderer/dataset/records.js';
 
 class Interner {
@@ -56,7 +62,17 @@ export interface SampleRec {
   keys: number;
   /** the record's dataset format version (format_version; 1 when absent) */
   format: number;
+  /** index into DatasetIndex.identities (head.id) */
+  identity: number;
+  /** ITA (degrees) of the drawn skin's cheek albedo; null when the head has no skin draw */
+  ita: number | null;
+  /** index into ITA_BINS; ITA_BINS.length = unknown */
+  tone: number;
 }
+
+/** The skin-tone bin names in facet order: the ITA bins (light to dark), then unknown. */
+export const SKIN_TONES: readonly string[] = [...ITA_BINS.map((b) => b.name), UNKNOWN_SKIN_TONE];
+const UNKNOWN_TONE = ITA_BINS.length;
 
 interface Stamp {
   samplesMtime: number;
@@ -68,6 +84,7 @@ export interface DatasetIndex {
   name: string;
   dir: string;
   heads: Interner;
+  identities: Interner;
   envs: Interner;
   passes: Interner;
   keySets: Interner;
@@ -81,16 +98,20 @@ export interface DatasetIndex {
   filterCache: Map<string, SampleRec[]>;
 }
 
+const PERSISTED_VERSION = 3;
+
 interface PersistedIndex {
-  version: 2;
+  version: typeof PERSISTED_VERSION;
   dir: string;
   manifestMtime: number;
   manifestSize: number;
   heads: string[];
+  identities: string[];
   envs: string[];
   passes: string[];
   keySets: string[];
-  recs: [string, number, number, number[], number, number, number][];
+  /** id, index, head, envs, passes, keys, format, identity, ita, tone */
+  recs: [string, number, number, number[], number, number, number, number, number | null, number][];
 }
 
 /** A sample.json (or manifest line) through the schema's index view, or null when it does not fit. */
@@ -104,6 +125,10 @@ function recordOf(idx: DatasetIndex, s: SampleIndexView, folderId?: string): Sam
   if (!id || !SAMPLE_RE.test(id)) return null;
   const index = s.index ?? Number(id);
   const headName = s.head?.ref ?? s.head?.id ?? '(unknown)';
+  const identityName = s.head?.id ?? s.head?.ref ?? '(unknown)';
+  const params = (s.head as { params?: unknown } | undefined)?.params;
+  const ita = params && typeof params === 'object' ? itaOfSkin((params as { skin?: unknown }).skin) : null;
+  const bin = ita === null ? null : itaBin(ita);
   const envs = new Set<number>();
   let passes = 0;
   const keys: string[] = [];
@@ -112,7 +137,18 @@ function recordOf(idx: DatasetIndex, s: SampleIndexView, folderId?: string): Sam
     for (const e of l.lighting?.environment ?? []) if (e.map !== undefined) envs.add(idx.envs.id(e.map));
     for (const p of l.passes ?? []) passes |= 1 << Math.min(30, idx.passes.id(p));
   }
-  return { id, index, head: idx.heads.id(headName), envs: [...envs].sort((a, b) => a - b), passes, keys: idx.keySets.id(keys.join(',')), format: recordFormatVersion(s) };
+  return {
+    id,
+    index,
+    head: idx.heads.id(headName),
+    envs: [...envs].sort((a, b) => a - b),
+    passes,
+    keys: idx.keySets.id(keys.join(',')),
+    format: recordFormatVersion(s),
+    identity: idx.identities.id(identityName),
+    ita,
+    tone: bin ? ITA_BINS.indexOf(bin) : UNKNOWN_TONE,
+  };
 }
 
 function emptyIndex(name: string, dir: string): DatasetIndex {
@@ -120,6 +156,7 @@ function emptyIndex(name: string, dir: string): DatasetIndex {
     name,
     dir,
     heads: new Interner(),
+    identities: new Interner(),
     envs: new Interner(),
     passes: new Interner(),
     keySets: new Interner(),
@@ -189,13 +226,14 @@ export class DatasetIndexes {
   private async loadPersisted(name: string, dir: string, stamp: Stamp): Promise<DatasetIndex | null> {
     try {
       const j = JSON.parse(await fsp.readFile(this.persistedFile(name), 'utf8')) as PersistedIndex;
-      if (j.version !== 2 || j.dir !== dir || j.manifestMtime !== stamp.manifestMtime || j.manifestSize !== stamp.manifestSize) return null;
+      if (j.version !== PERSISTED_VERSION || j.dir !== dir || j.manifestMtime !== stamp.manifestMtime || j.manifestSize !== stamp.manifestSize) return null;
       const idx = emptyIndex(name, dir);
       for (const h of j.heads) idx.heads.id(h);
+      for (const h of j.identities) idx.identities.id(h);
       for (const e of j.envs) idx.envs.id(e);
       for (const p of j.passes) idx.passes.id(p);
       for (const k of j.keySets) idx.keySets.id(k);
-      for (const [id, index, head, envs, passes, keys, format] of j.recs) idx.recs.set(id, { id, index, head, envs, passes, keys, format });
+      for (const [id, index, head, envs, passes, keys, format, identity, ita, tone] of j.recs) idx.recs.set(id, { id, index, head, envs, passes, keys, format, identity, ita, tone });
       return idx;
     } catch {
       return null;
@@ -205,15 +243,16 @@ export class DatasetIndexes {
   private async persist(idx: DatasetIndex, stamp: Stamp): Promise<void> {
     if (idx.recs.size < 1000) return; // small datasets index faster than they load
     const j: PersistedIndex = {
-      version: 2,
+      version: PERSISTED_VERSION,
       dir: idx.dir,
       manifestMtime: stamp.manifestMtime,
       manifestSize: stamp.manifestSize,
       heads: idx.heads.list,
+      identities: idx.identities.list,
       envs: idx.envs.list,
       passes: idx.passes.list,
       keySets: idx.keySets.list,
-      recs: [...idx.recs.values()].map((r) => [r.id, r.index, r.head, r.envs, r.passes, r.keys, r.format]),
+      recs: [...idx.recs.values()].map((r) => [r.id, r.index, r.head, r.envs, r.passes, r.keys, r.format, r.identity, r.ita, r.tone]),
     };
     try {
       const file = this.persistedFile(idx.name);
@@ -292,35 +331,55 @@ export interface Filter {
   head?: string;
   env?: string;
   pass?: string;
+  /** head.id (one identity) */
+  identity?: string;
+  /** a skin-tone bin name of SKIN_TONES ('unknown': no skin draw) */
+  skin?: string;
 }
 
 export function applyFilter(idx: DatasetIndex, f: Filter): SampleRec[] {
-  if (!f.head && !f.env && !f.pass) return idx.sorted;
-  const key = JSON.stringify([f.head, f.env, f.pass]);
+  if (!f.head && !f.env && !f.pass && !f.identity && !f.skin) return idx.sorted;
+  const key = JSON.stringify([f.head, f.env, f.pass, f.identity, f.skin]);
   const hit = idx.filterCache.get(key);
   if (hit) return hit;
-  const head = f.head !== undefined ? idx.heads.find(f.head) : undefined;
-  const env = f.env !== undefined ? idx.envs.find(f.env) : undefined;
-  const passId = f.pass !== undefined ? idx.passes.find(passNameOfFile(f.pass)) : undefined;
+  const head = f.head ? idx.heads.find(f.head) : undefined;
+  const env = f.env ? idx.envs.find(f.env) : undefined;
+  const passId = f.pass ? idx.passes.find(passNameOfFile(f.pass)) : undefined;
+  const identity = f.identity ? idx.identities.find(f.identity) : undefined;
+  const tone = f.skin ? SKIN_TONES.indexOf(f.skin) : -1;
   let out: SampleRec[];
-  if ((f.head && head === undefined) || (f.env && env === undefined) || (f.pass && passId === undefined)) out = [];
+  if ((f.head && head === undefined) || (f.env && env === undefined) || (f.pass && passId === undefined) || (f.identity && identity === undefined) || (f.skin && tone < 0)) out = [];
   else {
     const bit = passId !== undefined ? 1 << Math.min(30, passId) : 0;
-    out = idx.sorted.filter((r) => (head === undefined || r.head === head) && (env === undefined || r.envs.includes(env)) && (bit === 0 || (r.passes & bit) !== 0));
+    out = idx.sorted.filter(
+      (r) =>
+        (head === undefined || r.head === head) &&
+        (env === undefined || r.envs.includes(env)) &&
+        (bit === 0 || (r.passes & bit) !== 0) &&
+        (identity === undefined || r.identity === identity) &&
+        (tone < 0 || r.tone === tone),
+    );
   }
   if (idx.filterCache.size > 32) idx.filterCache.clear();
   idx.filterCache.set(key, out);
   return out;
 }
 
+/** At most this many identities are listed in the facets (a dataset of drawn heads has one per sample). */
+export const MAX_IDENTITY_FACETS = 1000;
+
 export function facets(idx: DatasetIndex) {
   const heads = new Array<number>(idx.heads.list.length).fill(0);
+  const identities = new Array<number>(idx.identities.list.length).fill(0);
   const envs = new Array<number>(idx.envs.list.length).fill(0);
   const passes = new Array<number>(idx.passes.list.length).fill(0);
+  const tones = new Array<number>(SKIN_TONES.length).fill(0);
   const keys = new Set<string>();
   const keySetSeen = new Set<number>();
   for (const r of idx.sorted) {
     heads[r.head]++;
+    identities[r.identity]++;
+    tones[r.tone]++;
     for (const e of r.envs) envs[e]++;
     for (let p = 0; p < passes.length; p++) if (r.passes & (1 << Math.min(30, p))) passes[p]++;
     if (!keySetSeen.has(r.keys)) {
@@ -329,11 +388,34 @@ export function facets(idx: DatasetIndex) {
     }
   }
   const list = (names: string[], counts: number[]) => names.map((value, i) => ({ value, count: counts[i] })).filter((x) => x.count > 0).sort((a, b) => (a.value < b.value ? -1 : 1));
-  return { heads: list(idx.heads.list, heads), envs: list(idx.envs.list, envs), passes: list(idx.passes.list, passes), lightingKeys: [...keys] };
+  const ids = list(idx.identities.list, identities);
+  return {
+    heads: list(idx.heads.list, heads),
+    envs: list(idx.envs.list, envs),
+    passes: list(idx.passes.list, passes),
+    lightingKeys: [...keys],
+    /** distinct head ids (the first MAX_IDENTITY_FACETS by name; identitiesTotal counts all) */
+    identities: ids.slice(0, MAX_IDENTITY_FACETS),
+    identitiesTotal: ids.length,
+    /** every ITA bin in order (light to dark, then unknown), empty ones included; range in degrees (null = open) */
+    skinTones: SKIN_TONES.map((value, i) => {
+      const b = ITA_BINS[i];
+      return { value, count: tones[i], range: b ? ([Number.isFinite(b.lo) ? b.lo : null, Number.isFinite(b.hi) ? b.hi : null] as [number | null, number | null]) : null };
+    }),
+  };
 }
 
 export function recJson(idx: DatasetIndex, r: SampleRec) {
-  return { id: r.id, index: r.index, head: idx.heads.list[r.head], envs: r.envs.map((e) => idx.envs.list[e]), keys: idx.keySets.list[r.keys].split(',').filter(Boolean) };
+  return {
+    id: r.id,
+    index: r.index,
+    head: idx.heads.list[r.head],
+    identity: idx.identities.list[r.identity],
+    ita: r.ita === null ? null : Math.round(r.ita * 100) / 100,
+    skinTone: SKIN_TONES[r.tone],
+    envs: r.envs.map((e) => idx.envs.list[e]),
+    keys: idx.keySets.list[r.keys].split(',').filter(Boolean),
+  };
 }
 
 /**

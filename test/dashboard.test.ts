@@ -8,7 +8,9 @@
  * work; basic accessibility (labels, alt text, roles, one h1); a 100-sample grid's paint time;
  * paging 100,000 samples; clicking a rig light shows its image and rotating the map changes the
  * relit image; unknown ids and traversal paths are 404 and never serve a file outside the
- * output root. Screenshots go to output/test-artifacts/dashboard/.
+ * output root; the sample index's identity and skin-tone (ITA bin) fields and filters, and a
+ * sample's landmarks and segmentation (API, and the overlays drawn pixel-aligned on the passes).
+ * Screenshots go to output/test-artifacts/dashboard/.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -20,7 +22,15 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createApp } from '../server/app.js';
 import { JobManager } from '../server/jobs.js';
 import { EmbeddedExecutor } from '../server/executor-embedded.js';
-import { DatasetIndexes } from '../server/dataset-index.js';
+import { DatasetIndexes, applyFilter } from '../server/dataset-index.js';
+import { readExr } from '../renderer/io/exr-read.js';
+import { readPng } from '../renderer/io/image-io.js';
+import { landmarksRecord } from '../renderer/develop/landmarks.js';
+import { sampleIctParams } from '../renderer/assets/ict/params.js';
+import { SEGMENTATION_LABELS } from '../renderer/core/labels.js';
+import { ITA_BINS, itaOfSkin } from '../renderer/dataset/skin-tone.js';
+import { SampleRecordSchema } from '../renderer/dataset/records.js';
+import type { ResolvedCamera } from '../renderer/core/camera.js';
 import { findBrowser } from '../renderer/engine/browser.js';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { Renderer } from '../renderer/engine/renderer.js';
@@ -87,6 +97,27 @@ async function a11yProblems(page: Page): Promise<string[]> {
     if (dup.length) out.push(`duplicate ids: ${[...new Set(dup)].join(', ')}`);
     return out;
   });
+}
+
+/**
+ * 68 canonical points for a rendered sample: 34 in front of the head (between it and the camera,
+ * near the target: the depth test finds them visible) and 34 behind it (hidden), in a small grid
+ * across the view direction.
+ */
+function testLandmarkPoints(cam: { target: number[]; worldToCameraCV: number[][] }): number[][] {
+  const E = cam.worldToCameraCV;
+  const ax = [E[0][0], E[0][1], E[0][2]];
+  const ay = [E[1][0], E[1][1], E[1][2]];
+  const az = [E[2][0], E[2][1], E[2][2]];
+  const pts: number[][] = [];
+  for (const along of [-0.12, 0.12]) {
+    for (let k = 0; k < 34; k++) {
+      const ox = ((k % 6) - 2.5) * 0.006;
+      const oy = (Math.floor(k / 6) - 2.5) * 0.006;
+      pts.push([0, 1, 2].map((c) => cam.target[c] + along * az[c] + ox * ax[c] + oy * ay[c]));
+    }
+  }
+  return pts;
 }
 
 describe('dashboard (real Chromium)', function () {
@@ -287,6 +318,297 @@ describe('dashboard (real Chromium)', function () {
     await page.waitForFunction(() => /^#\/datasets\/dash-e2e(\?|$)/.test(location.hash));
   });
 
+  // A dataset of three clones of a rendered sample with what the sample index and the overlays
+  // read: A an ICT-like draw (very light skin, tone 0) with landmarks projected from the sample's
+  // own camera and tested against its own depth pass; B a dark draw (tone 1) with landmarks; C no
+  // skin draw, no landmarks and no segmentation.png. Every sample.json is checked against the
+  // dataset schema before it is written.
+  const TAGS = 'dash-tags';
+  const tagSkins = { A: sampleIctParams({ seed: 1, skin: { tone: [0, 0] } }), B: sampleIctParams({ seed: 1, skin: { tone: [1, 1] } }) };
+  let tagLandmarks: ReturnType<typeof landmarksRecord>;
+  let segIds: { width: number; height: number; data: Uint8Array };
+  const buildTags = async () => {
+    const src = path.join(outputRoot, DS, 'samples', '000000');
+    const dst = path.join(outputRoot, TAGS);
+    const segFile = path.join(src, 'input_i', 'segmentation.png');
+    expect(fs.existsSync(segFile), 'the batch wrote segmentation.png (a default pass) in the first lighting folder').to.equal(true);
+    const png = await readPng(segFile);
+    expect([png.bitDepth, png.channels]).to.deep.equal([8, 1]);
+    segIds = { width: png.width, height: png.height, data: png.data as Uint8Array };
+    const s0 = JSON.parse(fs.readFileSync(path.join(src, 'sample.json'), 'utf8'));
+    const depth = await readExr(path.join(src, 'input_i', 'depth.exr'));
+    tagLandmarks = landmarksRecord(testLandmarkPoints(s0.camera), s0.camera as ResolvedCamera, depth.channels[0].data);
+    const vis = tagLandmarks.visible.filter(Boolean).length;
+    expect(vis, 'front landmarks visible').to.be.within(1, 67);
+    const write = (i: number, edit: (s: Record<string, any>) => void) => {
+      const dir = path.join(dst, 'samples', String(i).padStart(6, '0'));
+      cloneSample(src, dir, i);
+      const s = JSON.parse(fs.readFileSync(path.join(dir, 'sample.json'), 'utf8'));
+      edit(s);
+      SampleRecordSchema.parse(s);
+      fs.writeFileSync(path.join(dir, 'sample.json'), JSON.stringify(s));
+      return dir;
+    };
+    write(0, (s) => {
+      s.head = { ...s.head, ref: 'ict:{"seed":1,"tone":0}', id: 'ict-fixture-a', params: tagSkins.A };
+      s.landmarks = tagLandmarks;
+    });
+    write(1, (s) => {
+      s.head = { ...s.head, ref: 'ict:{"seed":1,"tone":1}', id: 'ict-fixture-b', params: tagSkins.B };
+      s.landmarks = tagLandmarks;
+    });
+    const c = write(2, (s) => {
+      delete s.head.params;
+      delete s.landmarks;
+      s.head.id = 'procedural-fixture-c';
+    });
+    fs.rmSync(path.join(c, 'input_i', 'segmentation.png'));
+    const batch = JSON.parse(fs.readFileSync(path.join(outputRoot, DS, 'batch.json'), 'utf8'));
+    batch.config.samples = 3;
+    batch.config.name = TAGS;
+    fs.writeFileSync(path.join(dst, 'batch.json'), JSON.stringify(batch));
+  };
+
+  it('sample index: identity and skin-tone (ITA bin) per sample and as filters; landmarks and segmentation in the sample API', async () => {
+    await buildTags();
+    const get = async (u: string) => {
+      const r = await fetch(base + u);
+      return { status: r.status, j: (await r.json()) as any };
+    };
+    const ids = (r: { j: { items: { id: string }[] } }) => r.j.items.map((i) => i.id);
+    const itaA = itaOfSkin(tagSkins.A.skin)!;
+    const itaB = itaOfSkin(tagSkins.B.skin)!;
+    expect(itaA, 'tone 0 is very light').to.be.above(55);
+    expect(itaB, 'tone 1 is dark').to.be.below(-30);
+
+    const info = await get(`/api/datasets/${TAGS}`);
+    expect(info.status).to.equal(200);
+    const f = info.j.facets;
+    expect(f.identities).to.deep.equal([
+      { value: 'ict-fixture-a', count: 1 },
+      { value: 'ict-fixture-b', count: 1 },
+      { value: 'procedural-fixture-c', count: 1 },
+    ]);
+    expect(f.identitiesTotal).to.equal(3);
+    expect(f.skinTones.map((t: { value: string }) => t.value)).to.deep.equal([...ITA_BINS.map((b) => b.name), 'unknown']);
+    const tone = (v: string) => f.skinTones.find((t: { value: string }) => t.value === v);
+    expect([tone('very light').count, tone('dark').count, tone('unknown').count, tone('light').count]).to.deep.equal([1, 1, 1, 0]);
+    expect(tone('very light').range).to.deep.equal([55, null]);
+    expect(tone('dark').range).to.deep.equal([null, -30]);
+    expect(tone('unknown').range).to.equal(null);
+
+    const all = await get(`/api/datasets/${TAGS}/samples`);
+    expect(all.j.items.map((i: any) => [i.id, i.identity, i.skinTone])).to.deep.equal([
+      ['000000', 'ict-fixture-a', 'very light'],
+      ['000001', 'ict-fixture-b', 'dark'],
+      ['000002', 'procedural-fixture-c', 'unknown'],
+    ]);
+    expect(all.j.items[0].ita).to.be.closeTo(itaA, 0.01);
+    expect(all.j.items[1].ita).to.be.closeTo(itaB, 0.01);
+    expect(all.j.items[2].ita).to.equal(null);
+
+    const q = (qs: string) => get(`/api/datasets/${TAGS}/samples?${qs}`);
+    expect(ids(await q('skin=very%20light'))).to.deep.equal(['000000']);
+    expect(ids(await q('skin=dark'))).to.deep.equal(['000001']);
+    expect(ids(await q('skin=unknown'))).to.deep.equal(['000002']);
+    expect((await q('skin=light')).j.total).to.equal(0);
+    expect((await q('skin=purple')).j.total, 'an unknown bin matches nothing').to.equal(0);
+    expect(ids(await q('identity=ict-fixture-b'))).to.deep.equal(['000001']);
+    expect((await q('identity=ict-fixture-b&skin=very%20light')).j.total, 'filters combine').to.equal(0);
+    expect((await q('identity=nobody')).j.total).to.equal(0);
+    expect((await q('skin=dark')).j.datasetTotal).to.equal(3);
+    // The whole-dataset summary of the main dataset: procedural heads have no skin draw.
+    const main = await get(`/api/datasets/${DS}`);
+    expect(main.j.facets.skinTones.find((t: { value: string }) => t.value === 'unknown').count).to.equal(main.j.total);
+
+    // Sample A: landmarks as written, segmentation in the first lighting, the renderer's label table.
+    const a = await get(`/api/datasets/${TAGS}/samples/000000?skin=very%20light`);
+    expect(a.status).to.equal(200);
+    expect(a.j.identity).to.equal('ict-fixture-a');
+    expect(a.j.skinTone.bin).to.equal('very light');
+    expect(a.j.skinTone.ita).to.be.closeTo(itaA, 0.01);
+    expect(a.j.landmarks).to.deep.equal(JSON.parse(JSON.stringify(tagLandmarks)));
+    expect(a.j.segmentation).to.deep.include({ key: 'input_i', file: 'input_i/segmentation.png', labelsSource: 'renderer' });
+    expect(a.j.segmentation.labels).to.deep.equal(JSON.parse(JSON.stringify(SEGMENTATION_LABELS)));
+    expect(a.j.nav, 'prev/next within the skin filter').to.deep.include({ position: 0, total: 1, prev: null, next: null });
+    // Sample C: none of it.
+    const c = await get(`/api/datasets/${TAGS}/samples/000002`);
+    expect([c.j.landmarks, c.j.segmentation, c.j.skinTone.bin, c.j.skinTone.ita]).to.deep.equal([null, null, 'unknown', null]);
+    // A finished dataset names its label table in dataset.json; the detail passes that one on.
+    const m = await get(`/api/datasets/${DS}/samples/000000`);
+    expect(m.j.segmentation.labelsSource).to.equal('dataset.json');
+    expect(m.j.segmentation.labels.map((l: { name: string }) => l.name)).to.deep.equal(SEGMENTATION_LABELS.map((l) => l.name));
+
+    // The label map: as stored (PNG), and as raw ids equal to the decoded file.
+    const segPng = await fetch(`${base}/api/datasets/${TAGS}/samples/000000/input_i/segmentation.png`);
+    expect(segPng.status).to.equal(200);
+    expect(segPng.headers.get('content-type')).to.contain('image/png');
+    expect(Buffer.from(await segPng.arrayBuffer()).equals(fs.readFileSync(path.join(outputRoot, TAGS, 'samples', '000000', 'input_i', 'segmentation.png')))).to.equal(true);
+    const u8 = await fetch(`${base}/api/datasets/${TAGS}/samples/000000/input_i/segmentation.u8`);
+    expect(u8.status).to.equal(200);
+    expect([Number(u8.headers.get('x-image-width')), Number(u8.headers.get('x-image-height'))]).to.deep.equal([segIds.width, segIds.height]);
+    const raw = new Uint8Array(await u8.arrayBuffer());
+    expect(Buffer.from(raw).equals(Buffer.from(segIds.data)), 'segmentation.u8 = the PNG decoded').to.equal(true);
+    const present = new Set(raw);
+    present.delete(0);
+    expect(present.size, 'the head is labelled').to.be.at.least(1);
+    const known = new Set(SEGMENTATION_LABELS.map((l) => l.id));
+    for (const id of present) expect(known.has(id), `label ${id} is in the table`).to.equal(true);
+    for (const u of [
+      `/api/datasets/${TAGS}/samples/000002/input_i/segmentation.u8`,
+      `/api/datasets/${TAGS}/samples/000002/input_i/segmentation.png`,
+      `/api/datasets/${TAGS}/samples/000000/input_j/segmentation.u8`,
+      `/api/datasets/${TAGS}/samples/000000/input_i/beauty.u8`,
+      `/api/datasets/${TAGS}/samples/000000/input_i/..%2Fsegmentation.u8`,
+    ]) {
+      const r = await fetch(base + u);
+      expect(r.status, u).to.equal(404);
+      expect((await r.json()).error, u).to.be.a('string');
+    }
+    const labels = await get('/api/segmentation/labels');
+    expect(labels.j.labels).to.deep.equal(JSON.parse(JSON.stringify(SEGMENTATION_LABELS)));
+  });
+
+  it('grid filters by identity and skin tone; the sample view overlays segmentation and landmarks pixel-aligned', async () => {
+    // Grid: the skin-tone filter, then the identity filter, each a real change event on the form.
+    const gridBefore = await page.evaluate(() => window.__dash?.gridAt ?? 0);
+    await page.evaluate((ds) => (location.hash = `#/datasets/${ds}`), TAGS);
+    await page.waitForFunction((t) => (window.__dash?.gridAt ?? 0) > t, { timeout: 30_000 }, gridBefore);
+    const tiles = () => page.$$eval('#sample-grid a.tile', (as) => as.map((a) => [(a as HTMLElement).dataset.id, (a as HTMLElement).dataset.skin]));
+    expect(await tiles()).to.deep.equal([
+      ['000000', 'very light'],
+      ['000001', 'dark'],
+      ['000002', 'unknown'],
+    ]);
+    const skinOptions = await page.$$eval('#f-skin option', (os) => os.map((o) => [(o as HTMLOptionElement).value, (o as HTMLOptionElement).disabled]));
+    expect(skinOptions.map((o) => o[0])).to.deep.equal(['', ...ITA_BINS.map((b) => b.name), 'unknown']);
+    expect(skinOptions.filter((o) => !o[1]).map((o) => o[0]), 'empty bins cannot be picked').to.deep.equal(['', 'very light', 'dark', 'unknown']);
+    expect(await a11yProblems(page)).to.deep.equal([]);
+    const pick = async (sel: string, value: string) => {
+      const t = await page.evaluate(() => window.__dash?.gridAt ?? 0);
+      await page.select(sel, value);
+      await page.waitForFunction((t0) => (window.__dash?.gridAt ?? 0) > t0, { timeout: 30_000 }, t);
+    };
+    await pick('#f-skin', 'dark');
+    expect(await page.evaluate(() => location.hash)).to.include('skin=dark');
+    expect(await tiles()).to.deep.equal([['000001', 'dark']]);
+    expect(await page.$eval('#grid-count', (e) => e.textContent)).to.contain('filtered from 3');
+    await pick('#f-skin', '');
+    await pick('#f-identity', 'procedural-fixture-c');
+    expect(await tiles()).to.deep.equal([['000002', 'unknown']]);
+    await pick('#f-identity', '');
+    await shot('grid-tags.png');
+
+    // Sample A: both overlays available; off until toggled.
+    await page.evaluate(() => sessionStorage.removeItem('dash-overlays'));
+    await page.evaluate((ds) => (location.hash = `#/datasets/${ds}/000000`), TAGS);
+    await page.waitForFunction(() => /^Sample 000000/.test(document.querySelector('h1')?.textContent ?? ''));
+    await page.waitForSelector('main[data-loaded="true"]', { timeout: 60_000 });
+    expect(await page.$$eval('canvas.seg-overlay', (c) => c.length), 'no overlay before the toggle').to.equal(0);
+    expect(await page.$eval('#overlay-seg', (e) => (e as HTMLInputElement).disabled)).to.equal(false);
+    expect(await page.$eval('#overlay-lm', (e) => (e as HTMLInputElement).disabled)).to.equal(false);
+    await page.click('#overlay-seg');
+    await page.waitForFunction(() => ((window.__dash?.overlay as { segShown?: number } | undefined)?.segShown ?? 0) > 0, { timeout: 30_000 });
+    const overlays = await page.$$eval('.pass-overlay', (ws) =>
+      ws.map((w) => {
+        const base = w.firstElementChild as HTMLCanvasElement | HTMLImageElement;
+        const seg = w.querySelector('canvas.seg-overlay') as HTMLCanvasElement | null;
+        const rb = base.getBoundingClientRect();
+        const rs = seg?.getBoundingClientRect();
+        const bw = base instanceof HTMLCanvasElement ? base.width : base.naturalWidth;
+        const bh = base instanceof HTMLCanvasElement ? base.height : base.naturalHeight;
+        const d = seg ? Array.from(seg.getContext('2d')!.getImageData(0, 0, seg.width, seg.height).data) : [];
+        return {
+          label: (base as HTMLElement).dataset.label ?? (base as HTMLImageElement).alt,
+          base: [bw, bh],
+          seg: seg ? [seg.width, seg.height] : null,
+          rects: rs ? [rb.x - rs.x, rb.y - rs.y, rb.width - rs.width, rb.height - rs.height] : null,
+          rendering: seg ? getComputedStyle(seg).imageRendering : null,
+          opacity: seg ? Number(getComputedStyle(seg).opacity) : null,
+          px: d,
+        };
+      }),
+    );
+    // Every pass image of the sample (3 lightings x beauty/diffuse/specular/preview + 5 intrinsics) carries one.
+    expect(overlays.length).to.equal(3 * 4 + 5);
+    for (const o of overlays) {
+      expect(o.seg, o.label).to.deep.equal(o.base);
+      expect(o.seg, o.label).to.deep.equal([segIds.width, segIds.height]);
+      for (const v of o.rects!) expect(Math.abs(v), `${o.label}: the overlay covers the image exactly`).to.be.below(0.5);
+      expect(o.rendering, o.label).to.equal('pixelated');
+      expect(o.opacity, `${o.label}: semi-transparent`).to.be.within(0.1, 0.95);
+    }
+    // The overlay's pixels are the label map's ids in the table's colours, background transparent.
+    const colour = new Map(SEGMENTATION_LABELS.map((l) => [l.id, l.color]));
+    const px = overlays[0].px;
+    let labelled = 0;
+    for (let i = 0; i < segIds.data.length; i++) {
+      const id = segIds.data[i];
+      const got = px.slice(i * 4, i * 4 + 4);
+      if (id === 0) expect(got[3], `pixel ${i}: background is transparent`).to.equal(0);
+      else {
+        labelled++;
+        expect(got, `pixel ${i} (label ${id})`).to.deep.equal([...colour.get(id)!, 255]);
+      }
+    }
+    expect(labelled).to.be.greaterThan(0);
+    const legend = await page.$$eval('#seg-legend li', (ls) => ls.map((l) => [Number((l as HTMLElement).dataset.labelId), l.textContent ?? '']));
+    const presentIds = [...new Set(segIds.data)].filter((v) => v !== 0).sort((x, y) => x - y);
+    expect(legend.map((l) => l[0]), 'the legend lists the classes present').to.deep.equal(presentIds);
+    for (const [id, text] of legend) expect(text).to.contain(SEGMENTATION_LABELS.find((l) => l.id === id)!.name);
+    expect(await page.$eval('#seg-legend', (e) => (e as HTMLElement).hidden)).to.equal(false);
+    // The opacity slider changes the overlay's opacity, not its pixels.
+    await page.$eval('#seg-opacity', (el) => {
+      (el as HTMLInputElement).value = '0.8';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(await page.$eval('canvas.seg-overlay', (c) => Number(getComputedStyle(c).opacity))).to.be.closeTo(0.8, 1e-6);
+
+    // Landmarks: 68 circles at the recorded pixel positions; visible filled, hidden hollow.
+    await page.click('#overlay-lm');
+    await page.waitForFunction(() => ((window.__dash?.overlay as { lmShown?: number } | undefined)?.lmShown ?? 0) > 0);
+    const lm = await page.$eval('.pass-overlay svg.lm-overlay', (el) => ({
+      viewBox: el.getAttribute('viewBox'),
+      circles: [...el.querySelectorAll('circle')].map((c) => ({ i: Number(c.dataset.index), x: Number(c.getAttribute('cx')), y: Number(c.getAttribute('cy')), cls: c.getAttribute('class'), fill: getComputedStyle(c).fill })),
+    }));
+    expect(lm.viewBox, 'pixel units, origin at the top-left corner').to.equal(`0 0 ${segIds.width} ${segIds.height}`);
+    expect(lm.circles).to.have.length(68);
+    for (const c of lm.circles) {
+      expect([c.x, c.y]).to.deep.equal(tagLandmarks.points[c.i]);
+      expect(c.cls).to.equal(tagLandmarks.visible[c.i] ? 'lm vis' : 'lm hid');
+      if (tagLandmarks.visible[c.i]) expect(c.fill).to.not.equal('none');
+      else expect(c.fill).to.equal('none');
+    }
+    const nVis = tagLandmarks.visible.filter(Boolean).length;
+    expect(await page.$eval('#lm-legend', (e) => e.textContent)).to.contain(`${nVis} visible`).and.contain(`${68 - nVis} hidden`);
+    expect(await page.$$eval('svg.lm-overlay', (s) => s.length)).to.equal(overlays.length);
+    expect(await a11yProblems(page)).to.deep.equal([]);
+    await shot('sample-overlays.png', true);
+    // Off again: hidden, legend too.
+    await page.click('#overlay-seg');
+    await page.click('#overlay-lm');
+    expect(await page.$$eval('canvas.seg-overlay', (cs) => cs.every((c) => (c as HTMLElement).hidden && getComputedStyle(c).display === 'none'))).to.equal(true);
+    expect(await page.$$eval('svg.lm-overlay', (ss) => ss.every((s) => getComputedStyle(s).display === 'none'))).to.equal(true);
+    expect(await page.$eval('#seg-legend', (e) => (e as HTMLElement).hidden)).to.equal(true);
+
+    // Sample C: no segmentation, no landmarks: the toggles are disabled and say why.
+    await page.click('#overlay-seg'); // on again: the choice carries to the next sample where it can
+    await page.evaluate((ds) => (location.hash = `#/datasets/${ds}/000002`), TAGS);
+    await page.waitForFunction(() => /^Sample 000002/.test(document.querySelector('h1')?.textContent ?? ''));
+    await page.waitForSelector('main[data-loaded="true"]', { timeout: 60_000 });
+    expect(await page.$eval('#overlay-seg', (e) => [(e as HTMLInputElement).disabled, (e as HTMLInputElement).checked])).to.deep.equal([true, false]);
+    expect(await page.$eval('#overlay-lm', (e) => (e as HTMLInputElement).disabled)).to.equal(true);
+    expect(await page.$eval('#overlay-seg-note', (e) => e.textContent)).to.match(/no segmentation/);
+    expect(await page.$eval('#overlay-lm-note', (e) => e.textContent)).to.match(/no landmarks/);
+    expect(await page.$$eval('canvas.seg-overlay, svg.lm-overlay', (c) => c.length)).to.equal(0);
+    expect(await a11yProblems(page)).to.deep.equal([]);
+    // Back to B: the segmentation overlay left on comes back by itself.
+    await page.evaluate((ds) => (location.hash = `#/datasets/${ds}/000001`), TAGS);
+    await page.waitForFunction(() => /^Sample 000001/.test(document.querySelector('h1')?.textContent ?? ''));
+    await page.waitForFunction(() => ((window.__dash?.overlay as { segShown?: number } | undefined)?.segShown ?? 0) > 0, { timeout: 30_000 });
+    await page.evaluate(() => sessionStorage.removeItem('dash-overlays'));
+  });
+
   it('a 100-sample grid paints fast (cold thumbnails, then cached)', async () => {
     const src = path.join(outputRoot, DS);
     const dst = path.join(outputRoot, 'grid100');
@@ -388,6 +710,10 @@ describe('dashboard (real Chromium)', function () {
     expect(reloaded!.sorted.length).to.equal(100_000);
     expect(reloaded!.sorted[99_999].id).to.equal('099999');
     expect(fs.existsSync(path.join(outputRoot, '.cache', 'index', 'big.json'))).to.equal(true);
+    // The persisted index keeps the identity and skin-tone fields (no skin draws in these lines).
+    expect(applyFilter(reloaded!, { skin: 'unknown' }).length).to.equal(100_000);
+    expect(applyFilter(reloaded!, { skin: 'dark' }).length).to.equal(0);
+    expect(applyFilter(reloaded!, { identity: 'x', head: 'heads/other' }).length).to.equal(10_000);
     report.big = {
       restartIndexLoadMs: Math.round(reloadMs),
       manifestMiB: Math.round(mb),

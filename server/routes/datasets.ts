@@ -4,10 +4,12 @@
 // an unknown id or a traversal path is a 404 JSON answer, never a file outside the output root.
 //
 //   GET /api/datasets                                   datasets under the output root
-//   GET /api/datasets/:ds                               counts, facets (heads, env maps, passes), lighting keys, config summary
-//   GET /api/datasets/:ds/samples?offset&limit&head&env&pass
-//                                                       one page of the (filtered) sample index, sorted by index
-//   GET /api/datasets/:ds/samples/:id                   sample.json + per-lighting meta + pass list + provenance; prev/next (same filters)
+//   GET /api/datasets/:ds                               counts, facets (heads, identities, skin-tone bins, env maps, passes), lighting keys, config summary
+//   GET /api/datasets/:ds/samples?offset&limit&head&env&pass&identity&skin
+//                                                       one page of the (filtered) sample index, sorted by index; per sample
+//                                                       its head, identity (head.id), ITA and skin-tone bin (ITA_BINS or 'unknown')
+//   GET /api/datasets/:ds/samples/:id                   sample.json + per-lighting meta + pass list + provenance; prev/next (same filters);
+//                                                       landmarks (or null), segmentation (file, label table) or null, skin tone
 //   GET /api/datasets/:ds/samples/:id/thumb?key&pass&size
 //                                                       WebP thumbnail, cached on disk under <output>/.cache/thumbs/<ds>/<id>/
 //   GET /api/datasets/:ds/samples/:id/:key/<pass>.f16   the pass as half floats (interleaved; X-Image-Width/Height/Channels/Kind headers),
@@ -17,6 +19,11 @@
 //   GET /api/datasets/:ds/samples/:id/:key/env.f16?width
 //                                                       the lighting's environment layers summed into one lat-long map (256x128 default), half floats
 //   GET /api/datasets/:ds/samples/:id/:key/env16.f32    the 16x16x3 float32 encoding as stored
+//   GET /api/datasets/:ds/samples/:id/:key/segmentation.png
+//                                                       the label map as stored (8-bit grey ids)
+//   GET /api/datasets/:ds/samples/:id/:key/segmentation.u8
+//                                                       the same ids as raw bytes, one per pixel, row 0 = top (X-Image-Width/Height headers)
+//   GET /api/segmentation/labels                        the label table this server's renderer writes (renderer/core/labels.ts)
 //
 //
 // The sample index behind the listings is server/dataset-index.ts; pass decoding
@@ -31,10 +38,13 @@ import type { AppContext } from '../context.js';
 import { resolveUnderRoot } from '../files.js';
 import { KEY_RE, SAMPLE_RE, validDatasetName } from '../dataset-ids.js';
 import { DatasetIndexes, applyFilter, facets, formatSummary, recJson, type DatasetIndex, type Filter } from '../dataset-index.js';
-import { encodeDisplayPng, loadPassImage } from '../pass-images.js';
+import { encodeDisplayPng, imageWork, loadPassImage } from '../pass-images.js';
 import { envPreview } from '../env-preview.js';
 import { THUMB_SIZES, thumbnail } from '../thumbnails.js';
 import { readJsonOrNull } from '../util/fs.js';
+import { readPng } from '../../renderer/io/image-io.js';
+import { SEGMENTATION_LABELS, type SegmentationLabel } from '../../renderer/core/labels.js';
+import { ITA_BINS, itaBin, itaOfSkin, UNKNOWN_SKIN_TONE } from '../../renderer/dataset/skin-tone.js';
 import { notFound, wrap, type Handler } from './http.js';
 import { PASS_FILES, type DisplayKind, type HalfImage } from '../../renderer/core/display.js';
 import { SampleRecordSchema, formatVersionNote, parseRecord, recordFormatVersion, type SampleLightingEntry, type SampleRecord } from '../../renderer/dataset/records.js';
@@ -101,7 +111,7 @@ const folderOf = (l: { key: string; folder?: string }) => (typeof l.folder === '
 
 function filterOf(q: Request['query']): Filter {
   const s = (v: unknown) => (typeof v === 'string' && v !== '' && v.length < 1000 ? v : undefined);
-  return { head: s(q.head), env: s(q.env), pass: s(q.pass) };
+  return { head: s(q.head), env: s(q.env), pass: s(q.pass), identity: s(q.identity), skin: s(q.skin) };
 }
 
 function sendHalf(res: Response, img: HalfImage, kind: DisplayKind): void {
@@ -232,6 +242,36 @@ function lightingsJson(r: DatasetRoutes, ds: string, id: string, sample: SampleJ
   });
 }
 
+/** The label table of a dataset's segmentation.png: dataset.json's (a finished dataset), else this renderer's. */
+function segmentationLabels(dataset: Record<string, unknown> | null): { labels: readonly SegmentationLabel[]; source: 'dataset.json' | 'renderer' } {
+  const labels = (dataset?.segmentation as { labels?: unknown } | undefined)?.labels;
+  const byte = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
+  const valid =
+    Array.isArray(labels) &&
+    labels.length > 0 &&
+    labels.every((l) => !!l && typeof l === 'object' && byte((l as SegmentationLabel).id) && typeof (l as SegmentationLabel).name === 'string' && Array.isArray((l as SegmentationLabel).color) && (l as SegmentationLabel).color.length === 3 && (l as SegmentationLabel).color.every(byte));
+  return valid ? { labels: labels as SegmentationLabel[], source: 'dataset.json' } : { labels: SEGMENTATION_LABELS, source: 'renderer' };
+}
+
+/** The segmentation map of a sample (the first lighting folder holding segmentation.png), or null. */
+function segmentationJson(r: DatasetRoutes, ds: string, id: string, sample: SampleJson, dataset: Record<string, unknown> | null) {
+  for (const l of sample.lightings ?? []) {
+    if (typeof l.key !== 'string' || !KEY_RE.test(l.key)) continue;
+    const folder = folderOf(l);
+    if (!r.under(`${ds}/samples/${id}/${folder}/segmentation.png`)) continue;
+    const { labels, source } = segmentationLabels(dataset);
+    return { key: l.key, file: `${folder}/segmentation.png`, labels, labelsSource: source };
+  }
+  return null;
+}
+
+/** The ITA and bin of a sample's drawn skin (head.params.skin); bin 'unknown' without one. */
+function skinToneJson(sample: SampleJson) {
+  const ita = itaOfSkin(sample.head?.params?.skin);
+  const bin = ita === null ? null : itaBin(ita);
+  return { ita: ita === null ? null : Math.round(ita * 100) / 100, bin: bin?.name ?? UNKNOWN_SKIN_TONE, bins: ITA_BINS.map((b) => b.name) };
+}
+
 /** prev / next of a sample in the (filtered) index order. */
 function navOf(idx: DatasetIndex | null, filter: Filter, id: string, at: number) {
   let prev: string | null = null;
@@ -282,6 +322,10 @@ function sampleDetail(r: DatasetRoutes): Handler {
       lightings,
       run: sample.run ?? null,
       files: sample.files ?? [],
+      identity: sample.head?.id ?? null,
+      skinTone: skinToneJson(sample),
+      landmarks: sample.landmarks ?? null,
+      segmentation: segmentationJson(r, ds as string, id as string, sample, dataset),
       provenance: {
         sampleVersion: sample.sampleVersion ?? null,
         formatVersion: s.format,
@@ -355,6 +399,24 @@ async function passFile(req: Request, res: Response, f: string, name: string, ex
   res.type('image/png').send(png);
 }
 
+/** segmentation.u8: the label ids of segmentation.png as raw bytes (exact: no colour management in the browser). */
+async function labelBytes(res: Response, f: string): Promise<void> {
+  const png = await imageWork.run(() => readPng(f));
+  if (png.bitDepth !== 8) return notFound(res, `segmentation.png is ${png.bitDepth}-bit, not an 8-bit label map`);
+  const n = png.width * png.height;
+  const ids = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) ids[i] = png.data[i * png.channels];
+  res.set({
+    'Content-Type': 'application/octet-stream',
+    'X-Image-Width': String(png.width),
+    'X-Image-Height': String(png.height),
+    'X-Image-Channels': '1',
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.send(ids);
+}
+
 function lightingFile(r: DatasetRoutes): Handler {
   return async (req, res) => {
     const { ds, id, key, file } = req.params;
@@ -363,9 +425,19 @@ function lightingFile(r: DatasetRoutes): Handler {
     const l = lightingOf(s.sample, key);
     if (!l) return notFound(res, 'no such lighting');
     const base = `${ds}/samples/${id}/${folderOf(l)}`;
-    const m = /^([a-z0-9_]+)\.(f16|png|f32)$/.exec(String(file));
+    const m = /^([a-z0-9_]+)\.(f16|png|f32|u8)$/.exec(String(file));
     if (!m) return notFound(res);
     const [, name, ext] = m;
+    if (name === 'segmentation' && (ext === 'png' || ext === 'u8')) {
+      const f = r.under(`${base}/segmentation.png`);
+      if (!f) return notFound(res, 'no segmentation in this lighting');
+      if (ext === 'png') {
+        res.set('Cache-Control', 'no-cache');
+        return void res.type('image/png').sendFile(f, { dotfiles: 'allow' });
+      }
+      return labelBytes(res, f);
+    }
+    if (ext === 'u8') return notFound(res, 'no such pass');
     if (name === 'env16' && ext === 'f32') {
       const f = r.under(`${base}/env_latlong16.f32`);
       if (!f) return notFound(res);
@@ -390,6 +462,7 @@ function lightingFile(r: DatasetRoutes): Handler {
 
 export function mountDatasetRoutes(app: express.Express, ctx: AppContext): void {
   const r = new DatasetRoutes(ctx);
+  app.get('/api/segmentation/labels', (_req, res) => void res.json({ labels: SEGMENTATION_LABELS }));
   app.get('/api/datasets', wrap(listDatasets(r)));
   app.get('/api/datasets/:ds', wrap(datasetSummary(r)));
   app.get('/api/datasets/:ds/samples', wrap(samplePage(r)));

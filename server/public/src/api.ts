@@ -42,6 +42,17 @@ export async function getHalf(url: string, signal?: AbortSignal): Promise<HalfIm
   return { width, height, channels, kind: r.headers.get('X-Image-Kind') ?? 'radiance', data };
 }
 
+/** An 8-bit image route (segmentation.u8): one byte per pixel + size headers. */
+export async function getU8(url: string, signal?: AbortSignal): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const r = await fetch(url, { signal });
+  if (!r.ok) throw new HttpError(r.status, `${url}: ${r.status}`, null);
+  const data = new Uint8Array(await r.arrayBuffer());
+  const width = Number(r.headers.get('X-Image-Width'));
+  const height = Number(r.headers.get('X-Image-Height'));
+  if (!(width > 0 && height > 0) || data.length !== width * height) throw new Error(`${url}: ${data.length} bytes for ${width}x${height}`);
+  return { width, height, data };
+}
+
 export async function getF32(url: string, signal?: AbortSignal): Promise<Float32Array> {
   const r = await fetch(url, { signal });
   if (!r.ok) throw new HttpError(r.status, `${url}: ${r.status}`, null);
@@ -71,7 +82,17 @@ export interface DatasetInfo {
   planned: number | null;
   complete: boolean;
   index: { source: string; buildMs: number };
-  facets: { heads: Facet[]; envs: Facet[]; passes: Facet[]; lightingKeys: string[] };
+  facets: {
+    heads: Facet[];
+    envs: Facet[];
+    passes: Facet[];
+    lightingKeys: string[];
+    /** head ids (the first 1000 by name) and how many there are */
+    identities?: Facet[];
+    identitiesTotal?: number;
+    /** ITA bins light to dark, then 'unknown' (no skin draw); range in degrees, null = open */
+    skinTones?: (Facet & { range: [number | null, number | null] | null })[];
+  };
   /** dataset format versions of the samples (renderer/dataset/records.ts); warning when one is not the version read */
   format?: { reads: number; found: Record<string, number>; warning: string | null };
   passFiles: string[];
@@ -83,6 +104,12 @@ export interface SampleItem {
   id: string;
   index: number;
   head: string;
+  /** head.id */
+  identity?: string;
+  /** ITA (degrees) of the drawn skin; null without one */
+  ita?: number | null;
+  /** ITA bin name, or 'unknown' */
+  skinTone?: string;
   envs: string[];
   keys: string[];
 }
@@ -131,8 +158,30 @@ export interface SampleDetail {
   }[];
   run: Record<string, unknown> | null;
   files: string[];
+  /** head.id */
+  identity?: string | null;
+  skinTone?: { ita: number | null; bin: string; bins: string[] };
+  /** 68 Multi-PIE points in pixels (corner origin, x right, y down); null for heads without landmarks */
+  landmarks?: LandmarksJson | null;
+  /** segmentation.png of the sample (in `key`'s folder) and the table its ids mean; null when absent */
+  segmentation?: { key: string; file: string; labels: SegmentationLabelJson[]; labelsSource: string } | null;
   provenance: Record<string, unknown>;
   nav: { prev: string | null; next: string | null; position: number | null; total: number | null };
+}
+
+export interface LandmarksJson {
+  convention: string;
+  points: [number, number][];
+  distance: number[];
+  visible: boolean[];
+  visibilityToleranceM: number;
+  depthTested: boolean;
+}
+
+export interface SegmentationLabelJson {
+  id: number;
+  name: string;
+  color: [number, number, number];
 }
 
 export interface StackListItem {

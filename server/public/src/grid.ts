@@ -1,4 +1,5 @@
-// Datasets and a dataset's sample grid: filters (head, environment map, pass, lighting), pages of
+// Datasets and a dataset's sample grid: filters (head, identity, skin tone, environment map, pass,
+// lighting), pages of
 // cached thumbnails (the server pages the index: 100,000 samples cost one page of DOM), keyboard
 // navigation (arrows, Home/End, PageUp/PageDown, Enter opens).
 import { h, clear, fmtNum } from './dom.js';
@@ -50,8 +51,26 @@ export async function renderDatasets(ctx: ViewContext): Promise<void> {
 
 const PAGE_SIZES = [50, 100, 200];
 
+/** Identity facets up to this many are a select; more (a dataset of drawn heads has one per sample) a text field with suggestions. */
+const MAX_IDENTITY_OPTIONS = 200;
+
+function skinToneText(s: SampleItem): string {
+  if (!s.skinTone || s.skinTone === 'unknown') return '';
+  return `; skin tone ${s.skinTone}${typeof s.ita === 'number' ? ` (ITA ${s.ita.toFixed(1)}°)` : ''}`;
+}
+
 function tileLabel(s: SampleItem): string {
-  return `Sample ${s.id}: head ${s.head}; maps ${s.envs.map((e) => e.replace(/^builtin:/, '')).join(', ') || 'none'}`;
+  return `Sample ${s.id}: head ${s.head}; maps ${s.envs.map((e) => e.replace(/^builtin:/, '')).join(', ') || 'none'}${s.identity && s.identity !== s.head ? `; identity ${s.identity}` : ''}${skinToneText(s)}`;
+}
+
+/** "light, ITA 41–55°" for a skin-tone bin. */
+function binLabel(value: string, range: [number | null, number | null] | null): string {
+  if (!range) return value === 'unknown' ? 'unknown (no skin draw)' : value;
+  const [lo, hi] = range;
+  const deg = (x: number) => `${x < 0 ? '−' : ''}${Math.abs(x)}°`;
+  if (lo === null && hi !== null) return `${value}, ITA < ${deg(hi)}`;
+  if (hi === null && lo !== null) return `${value}, ITA ≥ ${deg(lo)}`;
+  return `${value}, ITA ${deg(lo ?? 0)} – ${deg(hi ?? 0)}`;
 }
 
 export async function renderGrid(ctx: ViewContext, ds: string): Promise<void> {
@@ -65,18 +84,20 @@ export async function renderGrid(ctx: ViewContext, ds: string): Promise<void> {
   const env = q.get('env') ?? '';
   const pass = q.get('pass') ?? '';
   const key = q.get('key') ?? '';
-  const filters = { head, env, pass };
+  const identity = q.get('identity') ?? '';
+  const skin = q.get('skin') ?? '';
+  const filters = { head, env, pass, identity, skin };
   const api = `/api/datasets/${encodeURIComponent(ds)}`;
   const qs = new URLSearchParams({ offset: String(offset), limit: String(limit), ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) });
   const [info, page] = await Promise.all([getJson<DatasetInfo>(api), getJson<SamplePage>(`${api}/samples?${qs}`)]);
   if (!ctx.alive()) return;
   document.title = `${ds} — light stage dashboard`;
   const { main } = ctx;
-  const state = { offset, limit, head, env, pass, key };
+  const state = { offset, limit, head, env, pass, key, identity, skin };
   const go = (patch: Partial<typeof state>, refocus?: string) => {
     const next = { ...state, ...patch };
     if (refocus) sessionStorage.setItem('dash-refocus', refocus);
-    location.hash = hrefOf(['datasets', ds], { offset: next.offset || undefined, limit: next.limit !== 100 ? next.limit : undefined, head: next.head, env: next.env, pass: next.pass, key: next.key });
+    location.hash = hrefOf(['datasets', ds], stateQuery(next));
   };
 
   // Filters
@@ -89,10 +110,40 @@ export async function renderGrid(ctx: ViewContext, ds: string): Promise<void> {
   const f = info.facets;
   const passChoices = [{ value: '', label: 'preview (all samples)' }, ...info.passFiles.map((p) => ({ value: p, label: p }))];
   const keys = f.lightingKeys;
+  // Identity (head id): a select, or a text field with suggestions when there are many.
+  const ids = f.identities ?? [];
+  const idTotal = f.identitiesTotal ?? ids.length;
+  let identityField: HTMLElement;
+  if (idTotal <= MAX_IDENTITY_OPTIONS) {
+    const opts = [{ value: '', label: `all identities (${idTotal})` }, ...ids.map((x) => ({ value: x.value, label: `${x.value} (${x.count})` }))];
+    if (identity && !ids.some((x) => x.value === identity)) opts.push({ value: identity, label: `${identity} (0)` });
+    identityField = select('f-identity', 'Identity', identity, opts, (v) => go({ identity: v, offset: 0 }, 'f-identity'));
+  } else {
+    const input = h('input', { type: 'search', id: 'f-identity', name: 'f-identity', list: 'f-identity-list', value: identity, placeholder: `all ${idTotal} identities`, spellcheck: 'false', autocomplete: 'off', class: 'identity-input' });
+    const apply = () => {
+      const v = input.value.trim();
+      if (v !== identity) go({ identity: v, offset: 0 }, 'f-identity');
+    };
+    input.addEventListener('change', apply);
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') apply();
+    });
+    identityField = h('div', { class: 'field' }, h('label', { for: 'f-identity' }, 'Identity (head id)'), input, h('datalist', { id: 'f-identity-list' }, ...ids.map((x) => h('option', { value: x.value }, `${x.count} sample${x.count === 1 ? '' : 's'}`))));
+  }
+  // Skin tone: the ITA bins of the dataset card, then unknown (heads whose skin was not drawn).
+  const tones = f.skinTones ?? [];
+  const skinSel = h('select', { id: 'f-skin', name: 'f-skin' });
+  skinSel.append(h('option', { value: '', selected: !skin }, 'all skin tones'));
+  for (const t of tones) skinSel.append(h('option', { value: t.value, selected: t.value === skin, disabled: t.count === 0 && t.value !== skin }, `${binLabel(t.value, t.range)} (${t.count})`));
+  if (skin && !tones.some((t) => t.value === skin)) skinSel.append(h('option', { value: skin, selected: true }, `${skin} (0)`));
+  skinSel.addEventListener('change', () => go({ skin: skinSel.value, offset: 0 }, 'f-skin'));
+  const skinField = h('div', { class: 'field' }, h('label', { for: 'f-skin' }, 'Skin tone (ITA)'), skinSel);
   const filterForm = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filter samples', onSubmit: (e: Event) => e.preventDefault() },
     select('f-head', 'Head', head, [{ value: '', label: `all heads (${f.heads.length})` }, ...f.heads.map((x) => ({ value: x.value, label: `${x.value} (${x.count})` }))], (v) => go({ head: v, offset: 0 }, 'f-head')),
+    identityField,
+    skinField,
     select('f-env', 'Environment map', env, [{ value: '', label: `all maps (${f.envs.length})` }, ...f.envs.map((x) => ({ value: x.value, label: `${x.value} (${x.count})` }))], (v) => go({ env: v, offset: 0 }, 'f-env')),
     select('f-pass', 'Pass', pass, passChoices, (v) => go({ pass: v, offset: 0 }, 'f-pass')),
     select('f-key', 'Lighting', key, [{ value: '', label: keys[0] ? `${keys[0]} (first)` : 'first' }, ...keys.slice(1).map((k) => ({ value: k, label: k }))], (v) => go({ key: v }, 'f-key')),
@@ -139,9 +190,15 @@ export async function renderGrid(ctx: ViewContext, ds: string): Promise<void> {
         null,
         h(
           'a',
-          { class: 'tile', href: hrefOf(['datasets', ds, s.id], { head, env, pass, key }), 'data-id': s.id },
+          { class: 'tile', href: hrefOf(['datasets', ds, s.id], { head, env, pass, key, identity, skin }), 'data-id': s.id, 'data-skin': s.skinTone ?? '', 'data-identity': s.identity ?? '' },
           img,
-          h('span', { class: 'cap', 'aria-hidden': 'true' }, s.id, h('span', { class: 'muted' }, ` · ${s.envs.map((e) => e.replace(/^builtin:/, '')).join('+')}`)),
+          h(
+            'span',
+            { class: 'cap', 'aria-hidden': 'true' },
+            s.id,
+            s.skinTone && s.skinTone !== 'unknown' ? h('span', { class: `tone-dot tone-${s.skinTone.replace(/\s+/g, '-')}`, title: `${s.skinTone}${typeof s.ita === 'number' ? `, ITA ${s.ita.toFixed(1)}°` : ''}` }) : null,
+            h('span', { class: 'muted' }, ` · ${s.envs.map((e) => e.replace(/^builtin:/, '')).join('+')}`),
+          ),
         ),
       ),
     );
@@ -179,8 +236,8 @@ export async function renderGrid(ctx: ViewContext, ds: string): Promise<void> {
   paint.textContent = `· ${imgs.length} thumbnails painted in ${fmtNum(m.duration, 0)} ms`;
 }
 
-function stateQuery(s: { offset: number; limit: number; head: string; env: string; pass: string; key: string }) {
-  return { offset: s.offset || undefined, limit: s.limit !== 100 ? s.limit : undefined, head: s.head, env: s.env, pass: s.pass, key: s.key };
+function stateQuery(s: { offset: number; limit: number; head: string; env: string; pass: string; key: string; identity: string; skin: string }) {
+  return { offset: s.offset || undefined, limit: s.limit !== 100 ? s.limit : undefined, head: s.head, identity: s.identity, skin: s.skin, env: s.env, pass: s.pass, key: s.key };
 }
 
 /** Arrow keys move between tiles (by rows as laid out), Home/End, PageUp/PageDown change page. */

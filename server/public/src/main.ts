@@ -36,6 +36,8 @@ async function route(): Promise<void> {
   const gen = ++generation;
   const main = document.getElementById('main') as HTMLElement;
   clear(main);
+  // "loaded" belongs to the view that set it (the sample view, when its images are in).
+  delete main.dataset.loaded;
   const r = parseHash();
   const ctx: ViewContext = { main, route: r, onLeave: (f) => leaving.push(f), alive: () => gen === generation };
   const [section = 'jobs', a, b] = r.parts;

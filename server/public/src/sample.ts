@@ -1,8 +1,11 @@
 // One sample: every pass side by side, tonemapped in canvases from the raw half floats (the
 // exposure slider only rebuilds a 65536-entry table and redraws: no request), the lightings'
 // environment maps with their 16x16 encodings and point lights, camera, seed and provenance.
+// Two overlays over every pass image, pixel-aligned (same pixel grid, nearest-neighbour scaling):
+// the segmentation (segmentation.png's ids in the label table's colours, with a legend of the
+// classes present) and the 68 landmarks (visible filled, hidden hollow).
 import { h, s as svg, kv, fmtNum, announce, typingTarget } from './dom.js';
-import { getJson, getHalf, getF32, type SampleDetail, type PointLightJson, type HalfImageResponse } from './api.js';
+import { getJson, getHalf, getF32, getU8, type SampleDetail, type PointLightJson, type HalfImageResponse, type SegmentationLabelJson, type LandmarksJson } from './api.js';
 import { hrefOf, focusHeading, type ViewContext } from './nav.js';
 import { displayLut, passNameOfFile, positiveRange, toRgba, type DisplayKind } from '../../../renderer/core/display.js';
 import { LIGHTING_INDEPENDENT_PASSES } from '../../../renderer/core/passes.js';
@@ -31,6 +34,79 @@ function matrix(m: unknown, d = 4): HTMLElement {
   return h('table', { class: 'matrix' }, h('tbody', null, ...(m as number[][]).map((row) => h('tr', null, ...row.map((x) => h('td', null, fmtNum(x, d)))))));
 }
 
+/** A pass image that carries the overlays: its wrapper, the image, and the overlays once made. */
+interface OverlayTarget {
+  wrap: HTMLElement;
+  base: HTMLCanvasElement | HTMLImageElement;
+  label: string;
+  seg: HTMLCanvasElement | null;
+  lm: SVGSVGElement | null;
+}
+
+/** The label map decoded and coloured: ids, an RGBA image (alpha 0 on background) and the classes present. */
+interface SegState {
+  width: number;
+  height: number;
+  ids: Uint8Array;
+  rgba: ImageData;
+  present: { id: number; label: SegmentationLabelJson | null; pixels: number }[];
+  byId: Map<number, SegmentationLabelJson>;
+}
+
+const OVERLAY_KEY = 'dash-overlays';
+const UNKNOWN_LABEL_RGB: [number, number, number] = [255, 0, 255];
+
+function loadOverlayPrefs(): { seg: boolean; lm: boolean; opacity: number } {
+  try {
+    const j = JSON.parse(sessionStorage.getItem(OVERLAY_KEY) ?? '{}') as { seg?: unknown; lm?: unknown; opacity?: unknown };
+    const o = Number(j.opacity);
+    return { seg: j.seg === true, lm: j.lm === true, opacity: Number.isFinite(o) && o >= 0.05 && o <= 1 ? o : 0.5 };
+  } catch {
+    return { seg: false, lm: false, opacity: 0.5 };
+  }
+}
+
+/** Colours a label map: each id its table colour, opaque; background (0) transparent; unknown ids magenta. */
+function colourLabels(width: number, height: number, ids: Uint8Array, labels: SegmentationLabelJson[]): SegState {
+  const byId = new Map(labels.map((l) => [l.id, l]));
+  const lut = new Uint8Array(256 * 4);
+  for (let id = 1; id < 256; id++) {
+    const c = byId.get(id)?.color ?? UNKNOWN_LABEL_RGB;
+    lut.set([c[0], c[1], c[2], 255], id * 4);
+  }
+  const counts = new Uint32Array(256);
+  const rgba = new ImageData(width, height);
+  const px = rgba.data;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    counts[id]++;
+    const o = id * 4;
+    px[i * 4] = lut[o];
+    px[i * 4 + 1] = lut[o + 1];
+    px[i * 4 + 2] = lut[o + 2];
+    px[i * 4 + 3] = lut[o + 3];
+  }
+  const present: SegState['present'] = [];
+  for (let id = 1; id < 256; id++) if (counts[id]) present.push({ id, label: byId.get(id) ?? null, pixels: counts[id] });
+  return { width, height, ids, rgba, present, byId };
+}
+
+/** Width and height of a pass image once it has loaded (null before). */
+function imageSize(el: HTMLCanvasElement | HTMLImageElement): [number, number] | null {
+  if (el instanceof HTMLImageElement) return el.naturalWidth > 0 ? [el.naturalWidth, el.naturalHeight] : null;
+  return el.dataset.drawn ? [el.width, el.height] : null;
+}
+
+/** A share as a percentage ('<0.1%' for a few pixels). */
+function pct(f: number): string {
+  return f > 0 && f < 0.001 ? '<0.1%' : `${fmtNum(100 * f, 1)}%`;
+}
+
+/** An sRGB colour given as 0..255 integers. */
+function rgb255Css(c: readonly number[]): string {
+  return `rgb(${c[0] | 0}, ${c[1] | 0}, ${c[2] | 0})`;
+}
+
 function rgbCss(c: number[]): string {
   const m = Math.max(c[0], c[1], c[2], 1e-6);
   const f = (x: number) => Math.round(255 * Math.pow(Math.max(0, x / m), 1 / 2.2));
@@ -39,7 +115,7 @@ function rgbCss(c: number[]): string {
 
 export async function renderSample(ctx: ViewContext, ds: string, id: string): Promise<void> {
   const q = ctx.route.query;
-  const filters = Object.fromEntries(['head', 'env', 'pass', 'key'].map((k) => [k, q.get(k) ?? '']));
+  const filters = Object.fromEntries(['head', 'identity', 'skin', 'env', 'pass', 'key'].map((k) => [k, q.get(k) ?? '']));
   const apiBase = `/api/datasets/${encodeURIComponent(ds)}/samples/${encodeURIComponent(id)}`;
   const nq = new URLSearchParams(Object.entries(filters).filter(([k, v]) => v && k !== 'key'));
   const d = await getJson<SampleDetail>(`${apiBase}?${nq}`);
@@ -50,6 +126,181 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
   const abort = new AbortController();
   ctx.onLeave(() => abort.abort());
   const initialExposure = Number(q.get('exposure') ?? 0) || 0;
+
+  // ---- overlays: segmentation and landmarks over every pass image (made when first shown)
+  const segInfo = d.segmentation ?? null;
+  const lmInfo: LandmarksJson | null = d.landmarks && Array.isArray(d.landmarks.points) && d.landmarks.points.length ? d.landmarks : null;
+  const frame = d.camera as { width?: unknown; height?: unknown } | null;
+  const frameW = Number(frame?.width) || 0;
+  const frameH = Number(frame?.height) || 0;
+  const prefs = loadOverlayPrefs();
+  const overlayTargets: OverlayTarget[] = [];
+  let segState: SegState | null = null;
+  let segLoading: Promise<void> | null = null;
+  let segError: string | null = null;
+  const savePrefs = () => {
+    try {
+      sessionStorage.setItem(OVERLAY_KEY, JSON.stringify({ seg: segToggle.checked, lm: lmToggle.checked, opacity: Number(segOpacity.value) }));
+    } catch {
+      /* storage off: the toggles just do not persist */
+    }
+  };
+  const segToggle = h('input', { type: 'checkbox', id: 'overlay-seg', checked: !!segInfo && prefs.seg, disabled: !segInfo, 'aria-describedby': 'overlay-seg-note', 'aria-controls': 'seg-legend' });
+  const segNote = h('span', { id: 'overlay-seg-note', class: 'muted small' }, segInfo ? '' : '(no segmentation.png in this sample)');
+  const segOpacity = h('input', { type: 'range', id: 'seg-opacity', min: 0.1, max: 1, step: 0.05, value: prefs.opacity, disabled: !segInfo });
+  const lmToggle = h('input', { type: 'checkbox', id: 'overlay-lm', checked: !!lmInfo && prefs.lm, disabled: !lmInfo, 'aria-describedby': 'overlay-lm-note' });
+  const lmNote = h('span', { id: 'overlay-lm-note', class: 'muted small' }, lmInfo ? '' : '(this head has no landmarks)');
+  const overlayControls = h(
+    'div',
+    { class: 'overlay-controls', role: 'group', 'aria-label': 'Overlays' },
+    h('div', { class: 'field inline' }, segToggle, h('label', { for: 'overlay-seg' }, 'Segmentation'), segNote),
+    h('div', { class: 'field inline' }, h('label', { for: 'seg-opacity' }, 'Opacity'), segOpacity),
+    h('div', { class: 'field inline' }, lmToggle, h('label', { for: 'overlay-lm' }, 'Landmarks'), lmNote),
+  );
+  const segLegend = h('div', { id: 'seg-legend', class: 'seg-legend small', hidden: true, 'aria-live': 'polite' });
+  const lmLegend = h('p', { id: 'lm-legend', class: 'lm-legend small', hidden: true });
+
+  /** Wraps a pass image so the overlays can sit on it, at the same size. */
+  const overlayable = (base: HTMLCanvasElement | HTMLImageElement, label: string): HTMLElement => {
+    const wrap = h('div', { class: 'overlay-wrap pass-overlay' }, base);
+    overlayTargets.push({ wrap, base, label, seg: null, lm: null });
+    return wrap;
+  };
+
+  const loadSeg = (): Promise<void> => {
+    if (!segInfo) return Promise.resolve();
+    segLoading ??= (async () => {
+      segNote.textContent = '(loading…)';
+      try {
+        const img = await getU8(`${apiBase}/${encodeURIComponent(segInfo.key)}/segmentation.u8`, abort.signal);
+        segState = colourLabels(img.width, img.height, img.data, segInfo.labels);
+        segNote.textContent = '';
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        segError = (err as Error).message;
+        segNote.textContent = `(could not be loaded: ${segError})`;
+      }
+    })();
+    return segLoading;
+  };
+
+  const renderSegLegend = (st: SegState) => {
+    const covered = st.present.reduce((a, p) => a + p.pixels, 0);
+    const total = st.width * st.height;
+    segLegend.replaceChildren(
+      h('h3', null, 'Segmentation classes', h('span', { class: 'muted small' }, ` — ${st.present.length} present, ${pct(covered / total)} of the pixels labelled; background (0) not drawn; label table from ${segInfo?.labelsSource ?? '?'}`)),
+      st.present.length
+        ? h(
+            'ul',
+            { class: 'legend-list' },
+            ...st.present.map((p) =>
+              h(
+                'li',
+                { 'data-label-id': p.id },
+                h('span', { class: 'swatch', style: `background:${rgb255Css(p.label?.color ?? UNKNOWN_LABEL_RGB)}`, 'aria-hidden': 'true' }),
+                ` ${p.label ? p.label.name : `id ${p.id} (not in the label table)`}`,
+                h('span', { class: 'muted' }, ` ${p.id} · ${pct(p.pixels / total)}`),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No labelled pixels (all background).'),
+    );
+  };
+
+  const renderLmLegend = (lm: LandmarksJson) => {
+    const vis = lm.visible.filter(Boolean).length;
+    lmLegend.replaceChildren(
+      h('span', { class: 'lm-key vis', 'aria-hidden': 'true' }),
+      ` ${vis} visible`,
+      ' ',
+      h('span', { class: 'lm-key hid', 'aria-hidden': 'true' }),
+      ` ${lm.points.length - vis} hidden`,
+      h('span', { class: 'muted' }, ` — ${lm.points.length} landmarks (${lm.convention}), ${lm.depthTested ? `hidden: outside the frame or behind the head (depth-pass test, tolerance ${fmtNum(lm.visibilityToleranceM * 1000, 1)} mm)` : 'hidden: outside the frame (no depth pass to test against)'}`),
+    );
+  };
+
+  const landmarkSvg = (lm: LandmarksJson, w: number, h2: number): SVGSVGElement => {
+    const el = svg('svg', { class: 'overlay lm-overlay', viewBox: `0 0 ${w} ${h2}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+    const r = Math.max(0.6, Math.max(w, h2) / 110);
+    for (const [i, p] of lm.points.entries()) {
+      if (!Array.isArray(p) || !Number.isFinite(p[0]) || !Number.isFinite(p[1])) continue;
+      el.append(svg('circle', { cx: p[0], cy: p[1], r, class: lm.visible[i] ? 'lm vis' : 'lm hid', 'data-index': i }));
+    }
+    return el;
+  };
+
+  /** Shows or hides the overlays on every pass image; makes them on first use. */
+  const refreshOverlays = () => {
+    const wantSeg = segToggle.checked && !!segState;
+    const wantLm = lmToggle.checked && !!lmInfo;
+    let segShown = 0;
+    let lmShown = 0;
+    for (const t of overlayTargets) {
+      const size = imageSize(t.base);
+      // Only where the image has the label map's pixel grid (all passes of a sample do).
+      const segFits = !!segState && (!size || (size[0] === segState.width && size[1] === segState.height));
+      if (wantSeg && segState && segFits) {
+        if (!t.seg) {
+          t.seg = h('canvas', { class: 'seg-overlay', role: 'img', 'aria-label': `Segmentation labels over ${t.label}`, width: segState.width, height: segState.height });
+          const g = t.seg.getContext('2d');
+          if (g) {
+            g.putImageData(segState.rgba, 0, 0);
+            t.seg.dataset.drawn = '1';
+          }
+          t.wrap.append(t.seg);
+        }
+        t.seg.style.opacity = String(Number(segOpacity.value));
+        t.seg.hidden = false;
+        segShown++;
+      } else if (t.seg) t.seg.hidden = true;
+      const lmW = size?.[0] ?? frameW;
+      const lmH = size?.[1] ?? frameH;
+      const lmFits = !!lmInfo && lmW > 0 && lmH > 0 && (!frameW || (lmW === frameW && lmH === frameH));
+      if (wantLm && lmInfo && lmFits) {
+        if (!t.lm) {
+          t.lm = landmarkSvg(lmInfo, lmW, lmH);
+          t.wrap.append(t.lm);
+        }
+        t.lm.style.display = '';
+        lmShown++;
+      } else if (t.lm) t.lm.style.display = 'none';
+    }
+    segLegend.hidden = !wantSeg;
+    lmLegend.hidden = !wantLm;
+    window.__dash = {
+      ...(window.__dash ?? {}),
+      overlay: {
+        seg: wantSeg,
+        segShown,
+        segClasses: segState ? segState.present.map((p) => p.label?.name ?? `id ${p.id}`) : [],
+        segError,
+        lm: wantLm,
+        lmShown,
+        lmVisible: lmInfo ? lmInfo.visible.filter(Boolean).length : 0,
+      },
+    };
+  };
+
+  segToggle.addEventListener('change', async () => {
+    savePrefs();
+    if (segToggle.checked) {
+      await loadSeg();
+      if (!ctx.alive()) return;
+      if (segState) renderSegLegend(segState);
+    }
+    refreshOverlays();
+    announce(segToggle.checked ? (segState ? `Segmentation overlay on: ${segState.present.length} classes` : 'Segmentation could not be loaded') : 'Segmentation overlay off');
+  });
+  segOpacity.addEventListener('input', () => {
+    for (const t of overlayTargets) if (t.seg) t.seg.style.opacity = String(Number(segOpacity.value));
+    savePrefs();
+  });
+  lmToggle.addEventListener('change', () => {
+    savePrefs();
+    if (lmToggle.checked && lmInfo) renderLmLegend(lmInfo);
+    refreshOverlays();
+    announce(lmToggle.checked ? 'Landmarks shown' : 'Landmarks hidden');
+  });
 
   // ---- toolbar: navigation and exposure
   const gridHref = hrefOf(['datasets', ds], filters);
@@ -70,6 +321,7 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
     h('button', { type: 'button', id: 'exposure-auto', onClick: () => autoExposure() }, 'Auto'),
     h('button', { type: 'button', onClick: () => setExposure(0) }, '0 EV'),
     h('div', { class: 'field inline' }, h('label', { for: 'env-exposure' }, 'Env maps'), envExposure, envExposureOut),
+    overlayControls,
   );
 
   // ---- drawing
@@ -156,7 +408,12 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
     if (x < 0 || y < 0 || x >= sh.img.width || y >= sh.img.height) return;
     const o = (y * sh.img.width + x) * sh.img.channels;
     const vals = Array.from(sh.img.data.subarray(o, o + sh.img.channels), (v) => fmtNum(fromHalf(v), 4));
-    readout.textContent = `${label} (${x}, ${y}): ${vals.join('  ')}`;
+    let cls = '';
+    if (segState && segState.width === sh.img.width && segState.height === sh.img.height) {
+      const id = segState.ids[y * segState.width + x];
+      cls = `  · label ${id} ${segState.byId.get(id)?.name ?? '(not in the label table)'}`;
+    }
+    readout.textContent = `${label} (${x}, ${y}): ${vals.join('  ')}${cls}`;
   };
 
   /** A canvas figure for a half-float route. */
@@ -165,7 +422,8 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
     const sh: Shown = { canvas, kind, img: null, group };
     shown.push(sh);
     canvas.addEventListener('mousemove', hover(sh, label));
-    const fig = h('figure', { class: `pass-fig ${cls}`, 'aria-busy': 'true' }, canvas, h('figcaption', null, label, download ? h('a', { href: download, class: 'dl', download: '', 'aria-label': `Download ${label} (raw file)` }, '⤓') : null));
+    const media = group === 'env' ? canvas : overlayable(canvas, label);
+    const fig = h('figure', { class: `pass-fig ${cls}`, 'aria-busy': 'true' }, media, h('figcaption', null, label, download ? h('a', { href: download, class: 'dl', download: '', 'aria-label': `Download ${label} (raw file)` }, '⤓') : null));
     loads.push(async () => {
       try {
         const img = await getHalf(url, abort.signal);
@@ -179,6 +437,7 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
         canvas.setAttribute('aria-label', `${label}: could not be loaded (${(err as Error).message})`);
       } finally {
         fig.removeAttribute('aria-busy');
+        refreshOverlays();
       }
     });
     return fig;
@@ -187,7 +446,7 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
   const rawUrl = (file: string) => `/files/output/${encodeURIComponent(ds)}/samples/${encodeURIComponent(d.id)}/${file.split('/').map(encodeURIComponent).join('/')}`;
 
   // ---- passes
-  const passesSection = h('section', { 'aria-labelledby': 'passes-h', class: 'panel' }, h('h2', { id: 'passes-h' }, 'Passes'));
+  const passesSection = h('section', { 'aria-labelledby': 'passes-h', class: 'panel' }, h('h2', { id: 'passes-h' }, 'Passes'), segLegend, lmLegend);
   for (const L of d.lightings) {
     const row = h('div', { class: 'pass-row' });
     for (const p of L.passes.filter((p) => isLit(p.name))) {
@@ -195,7 +454,8 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
     }
     if (L.hasPreview) {
       const img = h('img', { src: `${apiBase}/${encodeURIComponent(L.key)}/preview.png`, alt: `${L.key} preview (tonemapped sRGB as stored in preview.png)`, class: 'pass', decoding: 'async' });
-      row.append(h('figure', { class: 'pass-fig' }, img, h('figcaption', null, `${L.key} preview.png`, h('a', { href: rawUrl(`${L.key}/preview.png`), class: 'dl', download: '', 'aria-label': `Download ${L.key} preview.png` }, '⤓'))));
+      img.addEventListener('load', () => refreshOverlays(), { once: true });
+      row.append(h('figure', { class: 'pass-fig' }, overlayable(img, `${L.key} preview`), h('figcaption', null, `${L.key} preview.png`, h('a', { href: rawUrl(`${L.key}/preview.png`), class: 'dl', download: '', 'aria-label': `Download ${L.key} preview.png` }, '⤓'))));
     }
     passesSection.append(h('h3', null, L.key, L.role ? h('span', { class: 'muted small' }, ` — ${L.role}`) : null), row);
   }
@@ -334,6 +594,10 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
           ['Config file', String(prov.configFile ?? '–')],
           ['Generator', String(prov.generator ?? '–')],
           ['Head', `${headInfo.name ?? headInfo.ref ?? '?'} (${headInfo.ref ?? ''})`],
+          ['Identity (head id)', h('code', { class: 'mono' }, String(d.identity ?? headInfo.id ?? '–'))],
+          ['Skin tone', d.skinTone && d.skinTone.ita !== null ? `${d.skinTone.bin} (ITA ${fmtNum(d.skinTone.ita, 1)}° of the drawn cheek albedo)` : 'unknown (no skin draw recorded)'],
+          ['Landmarks', lmInfo ? `${lmInfo.points.length} (${lmInfo.convention}), ${lmInfo.visible.filter(Boolean).length} visible` : 'none'],
+          ['Segmentation', segInfo ? h('a', { href: rawUrl(segInfo.file) }, segInfo.file) : 'none'],
           ['Head content hash', h('code', { class: 'mono' }, String(headInfo.contentHash ?? '–'))],
           ['Head licence', String(headInfo.license ?? '–')],
           ['Attribution', String(headInfo.attribution ?? '–')],
@@ -379,6 +643,17 @@ export async function renderSample(ctx: ViewContext, ds: string, id: string): Pr
   };
   document.addEventListener('keydown', onKey);
   ctx.onLeave(() => document.removeEventListener('keydown', onKey));
+
+  // Overlays left on in this tab (sessionStorage) come back on the next sample.
+  if (lmToggle.checked && lmInfo) renderLmLegend(lmInfo);
+  if (segToggle.checked) {
+    void loadSeg().then(() => {
+      if (!ctx.alive()) return;
+      if (segState) renderSegLegend(segState);
+      refreshOverlays();
+    });
+  }
+  refreshOverlays();
 
   // Load: a few at a time (the server decodes EXRs; the machine may be rendering).
   const t0 = performance.now();
