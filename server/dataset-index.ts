@@ -2,8 +2,8 @@
 // (server/routes/datasets.ts): one small record per sample (head, environment maps, passes,
 // lighting keys, interned), sorted by index, with facet counts and cached filters.
 //
-// Per sample it keeps what the grid's filters need: the head reference, the identity (head.id:
-// one drawn ICT head or one fixed head), and the skin tone of a drawn skin (head.params.skin):
+// Per sample it keeps what the grid's filters need: the head reference, the identity
+// (renderer/dataset/identity.ts: a drawn ICT head's identity weights, else head.id), and the skin tone of a drawn skin (head.params.skin):
 // its ITA, computed with the dataset card's functions (renderer/dataset/skin-tone.ts), and its ITA
 // bin ('unknown' for heads whose skin was not drawn).
 //
@@ -29,6 +29,7 @@ import { statOrNull } from './util/fs.js';
 import { writeFileAtomic } from '../renderer/io/fs-atomic.js';
 import { passNameOfFile } from '../renderer/core/display.js';
 import { ITA_BINS, UNKNOWN_SKIN_TONE, itaBin, itaOfSkin } from '../renderer/dataset/skin-tone.js';
+import { identityKeyOf } from '../renderer/dataset/identity.js';
 import { DATASET_FORMAT_VERSION, SampleIndexViewSchema, formatVersionNote, recordFormatVersion, type SampleIndexView } from '../renderer/dataset/records.js';
 
 class Interner {
@@ -98,7 +99,7 @@ export interface DatasetIndex {
   filterCache: Map<string, SampleRec[]>;
 }
 
-const PERSISTED_VERSION = 3;
+const PERSISTED_VERSION = 4;
 
 interface PersistedIndex {
   version: typeof PERSISTED_VERSION;
@@ -125,7 +126,7 @@ function recordOf(idx: DatasetIndex, s: SampleIndexView, folderId?: string): Sam
   if (!id || !SAMPLE_RE.test(id)) return null;
   const index = s.index ?? Number(id);
   const headName = s.head?.ref ?? s.head?.id ?? '(unknown)';
-  const identityName = s.head?.id ?? s.head?.ref ?? '(unknown)';
+  const identityName = identityKeyOf(s.head ?? {});
   const params = (s.head as { params?: unknown } | undefined)?.params;
   const ita = params && typeof params === 'object' ? itaOfSkin((params as { skin?: unknown }).skin) : null;
   const bin = ita === null ? null : itaBin(ita);

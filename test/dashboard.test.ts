@@ -27,6 +27,7 @@ import { readExr } from '../renderer/io/exr-read.js';
 import { readPng } from '../renderer/io/image-io.js';
 import { landmarksRecord } from '../renderer/develop/landmarks.js';
 import { sampleIctParams } from '../renderer/assets/ict/params.js';
+import { identityKeyOf } from '../renderer/dataset/identity.js';
 import { SEGMENTATION_LABELS } from '../renderer/core/labels.js';
 import { ITA_BINS, itaOfSkin } from '../renderer/dataset/skin-tone.js';
 import { SampleRecordSchema } from '../renderer/dataset/records.js';
@@ -324,7 +325,11 @@ describe('dashboard (real Chromium)', function () {
   // skin draw, no landmarks and no segmentation.png. Every sample.json is checked against the
   // dataset schema before it is written.
   const TAGS = 'dash-tags';
-  const tagSkins = { A: sampleIctParams({ seed: 1, skin: { tone: [0, 0] } }), B: sampleIctParams({ seed: 1, skin: { tone: [1, 1] } }) };
+  // Two people (seeds 1 and 2: different identity weights), one very light and one dark skin.
+  const tagSkins = { A: sampleIctParams({ seed: 1, skin: { tone: [0, 0] } }), B: sampleIctParams({ seed: 2, skin: { tone: [1, 1] } }) };
+  // A drawn ICT head's identity is its identity weights (renderer/dataset/identity.ts).
+  const idA = identityKeyOf({ params: tagSkins.A });
+  const idB = identityKeyOf({ params: tagSkins.B });
   let tagLandmarks: ReturnType<typeof landmarksRecord>;
   let segIds: { width: number; height: number; data: Uint8Array };
   const buildTags = async () => {
@@ -354,7 +359,7 @@ describe('dashboard (real Chromium)', function () {
       s.landmarks = tagLandmarks;
     });
     write(1, (s) => {
-      s.head = { ...s.head, ref: 'ict:{"seed":1,"tone":1}', id: 'ict-fixture-b', params: tagSkins.B };
+      s.head = { ...s.head, ref: 'ict:{"seed":2,"tone":1}', id: 'ict-fixture-b', params: tagSkins.B };
       s.landmarks = tagLandmarks;
     });
     const c = write(2, (s) => {
@@ -384,11 +389,15 @@ describe('dashboard (real Chromium)', function () {
     const info = await get(`/api/datasets/${TAGS}`);
     expect(info.status).to.equal(200);
     const f = info.j.facets;
-    expect(f.identities).to.deep.equal([
-      { value: 'ict-fixture-a', count: 1 },
-      { value: 'ict-fixture-b', count: 1 },
-      { value: 'procedural-fixture-c', count: 1 },
-    ]);
+    expect(idA).to.match(/^ict-identity-[0-9a-f]{12}$/);
+    expect(idA).not.to.equal(idB);
+    expect(f.identities).to.deep.equal(
+      [
+        { value: idA, count: 1 },
+        { value: idB, count: 1 },
+        { value: 'procedural-fixture-c', count: 1 },
+      ].sort((x, y) => (x.value < y.value ? -1 : 1)),
+    );
     expect(f.identitiesTotal).to.equal(3);
     expect(f.skinTones.map((t: { value: string }) => t.value)).to.deep.equal([...ITA_BINS.map((b) => b.name), 'unknown']);
     const tone = (v: string) => f.skinTones.find((t: { value: string }) => t.value === v);
@@ -399,8 +408,8 @@ describe('dashboard (real Chromium)', function () {
 
     const all = await get(`/api/datasets/${TAGS}/samples`);
     expect(all.j.items.map((i: any) => [i.id, i.identity, i.skinTone])).to.deep.equal([
-      ['000000', 'ict-fixture-a', 'very light'],
-      ['000001', 'ict-fixture-b', 'dark'],
+      ['000000', idA, 'very light'],
+      ['000001', idB, 'dark'],
       ['000002', 'procedural-fixture-c', 'unknown'],
     ]);
     expect(all.j.items[0].ita).to.be.closeTo(itaA, 0.01);
@@ -413,8 +422,8 @@ describe('dashboard (real Chromium)', function () {
     expect(ids(await q('skin=unknown'))).to.deep.equal(['000002']);
     expect((await q('skin=light')).j.total).to.equal(0);
     expect((await q('skin=purple')).j.total, 'an unknown bin matches nothing').to.equal(0);
-    expect(ids(await q('identity=ict-fixture-b'))).to.deep.equal(['000001']);
-    expect((await q('identity=ict-fixture-b&skin=very%20light')).j.total, 'filters combine').to.equal(0);
+    expect(ids(await q(`identity=${idB}`))).to.deep.equal(['000001']);
+    expect((await q(`identity=${idB}&skin=very%20light`)).j.total, 'filters combine').to.equal(0);
     expect((await q('identity=nobody')).j.total).to.equal(0);
     expect((await q('skin=dark')).j.datasetTotal).to.equal(3);
     // The whole-dataset summary of the main dataset: procedural heads have no skin draw.
@@ -424,7 +433,7 @@ describe('dashboard (real Chromium)', function () {
     // Sample A: landmarks as written, segmentation in the first lighting, the renderer's label table.
     const a = await get(`/api/datasets/${TAGS}/samples/000000?skin=very%20light`);
     expect(a.status).to.equal(200);
-    expect(a.j.identity).to.equal('ict-fixture-a');
+    expect(a.j.identity).to.equal(idA);
     expect(a.j.skinTone.bin).to.equal('very light');
     expect(a.j.skinTone.ita).to.be.closeTo(itaA, 0.01);
     expect(a.j.landmarks).to.deep.equal(JSON.parse(JSON.stringify(tagLandmarks)));

@@ -250,17 +250,21 @@ describe('ICT head source: rendered (real Chromium + WebGL)', function () {
     needIct(this);
   });
 
-  it('renders: the mask covers the face, no NaN; contact sheet of 8 identities', async function () {
+  it('renders 16 distinct people: the mask covers the face, eyes read as eyes (sclera light, iris darker), no grey shells; contact sheet', async function () {
     const { Renderer } = await import('../renderer/engine/renderer.js');
     const { parseSampleSpec } = await import('../renderer/core/spec.js');
     const { tonemapToSrgb8 } = await import('../renderer/core/color.js');
+    const { labelId } = await import('../renderer/core/labels.js');
     const renderer = await Renderer.launch({});
-    const S = 256;
+    const S = 192;
     const tiles: Buffer[] = [];
+    const identities = new Set<string>();
+    const eyes: string[] = [];
     try {
-      for (const seed of [11, 12, 13, 14, 15, 16, 17, 18]) {
-        // Mostly non-neutral expressions, so the sheet shows them.
-        const head = `ict:{"expressions":{"neutral":0.15},"seed":${seed},"textureSize":512}`;
+      for (let seed = 11; seed < 27; seed++) {
+        // Mostly non-neutral expressions, so the sheet shows them; eyes open (no drawn blink).
+        const head = `ict:{"expressions":{"neutral":0.15},"blink":{"probability":0},"seed":${seed},"textureSize":256}`;
+        identities.add(JSON.stringify(sampleIctParams(JSON.parse(head.slice(4))).identity));
         const spec = parseSampleSpec({
           head,
           width: S,
@@ -269,7 +273,7 @@ describe('ICT head source: rendered (real Chromium + WebGL)', function () {
           // The studio map's brightest source is above and behind the head (a hair light: it
           // whitens the scalp); turned 180 deg it is a frontal key from above.
           lighting: { environment: [{ map: 'builtin:studio', rotationDeg: 180, intensity: 0.5 }], pointLights: [{ position: [0.4, 0.3, 0.5], color: [1, 0.95, 0.9], intensity: 0.25 }] },
-          passes: ['beauty', 'albedo', 'mask'],
+          passes: ['beauty', 'albedo', 'mask', 'segmentation'],
           render: { envVisibility: false },
         });
         const s = await renderer.renderSample(spec);
@@ -285,6 +289,27 @@ describe('ICT head source: rendered (real Chromium + WebGL)', function () {
           }
         }
         expect(covered / n, `seed ${seed} face coverage`).to.be.greaterThan(0.98);
+        // Eyes: both scleras and irises seen (no shell in front of them), sclera albedo light and
+        // the iris darker than it (luminance of the albedo pass over each class's pixels).
+        const lab = s.modes.label!;
+        const alb = s.modes.albedo!;
+        const mean = (ids: number[]) => {
+          let sum = 0;
+          let k = 0;
+          for (let p = 0; p < S * S; p++) {
+            if (!ids.includes(Math.round(lab[p]))) continue;
+            sum += 0.2126 * alb[p * 3] + 0.7152 * alb[p * 3 + 1] + 0.0722 * alb[p * 3 + 2];
+            k++;
+          }
+          return { k, y: k ? sum / k : NaN };
+        };
+        const sclera = mean([labelId('left_eye'), labelId('right_eye')]);
+        const iris = mean([labelId('left_iris'), labelId('right_iris')]);
+        eyes.push(`${seed}: sclera ${sclera.k} px Y ${sclera.y.toFixed(2)}, iris ${iris.k} px Y ${iris.y.toFixed(2)}`);
+        expect(sclera.k, `seed ${seed} sclera pixels`).to.be.greaterThan(4);
+        expect(iris.k, `seed ${seed} iris pixels`).to.be.greaterThan(4);
+        expect(sclera.y, `seed ${seed} sclera albedo`).to.be.greaterThan(0.3);
+        expect(iris.y, `seed ${seed} iris darker than the sclera`).to.be.lessThan(0.8 * sclera.y);
         const st = beauty.length / (S * S);
         const rgb = new Float32Array(S * S * 3);
         for (let i = 0; i < S * S; i++) for (let c = 0; c < 3; c++) rgb[i * 3 + c] = beauty[i * st + c];
@@ -293,9 +318,11 @@ describe('ICT head source: rendered (real Chromium + WebGL)', function () {
     } finally {
       await renderer.close();
     }
+    console.log(`      ${eyes.join('\n      ')}`);
+    expect(identities.size, '16 distinct identities').to.equal(16);
     fs.mkdirSync(ARTEFACTS, { recursive: true });
-    await sharp({ create: { width: S * tiles.length, height: S, channels: 3, background: { r: 0, g: 0, b: 0 } } })
-      .composite(tiles.map((t, i) => ({ input: t, raw: { width: S, height: S, channels: 3 as const }, left: i * S, top: 0 })))
+    await sharp({ create: { width: S * 4, height: S * 4, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .composite(tiles.map((t, i) => ({ input: t, raw: { width: S, height: S, channels: 3 as const }, left: (i % 4) * S, top: Math.floor(i / 4) * S })))
       .png()
       .toFile(path.join(ARTEFACTS, 'ict-contact.png'));
   });

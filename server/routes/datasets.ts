@@ -7,7 +7,7 @@
 //   GET /api/datasets/:ds                               counts, facets (heads, identities, skin-tone bins, env maps, passes), lighting keys, config summary
 //   GET /api/datasets/:ds/samples?offset&limit&head&env&pass&identity&skin
 //                                                       one page of the (filtered) sample index, sorted by index; per sample
-//                                                       its head, identity (head.id), ITA and skin-tone bin (ITA_BINS or 'unknown')
+//                                                       its head, identity (renderer/dataset/identity.ts), ITA and skin-tone bin (ITA_BINS or 'unknown')
 //   GET /api/datasets/:ds/samples/:id                   sample.json + per-lighting meta + pass list + provenance; prev/next (same filters);
 //                                                       landmarks (or null), segmentation (file, label table) or null, skin tone
 //   GET /api/datasets/:ds/samples/:id/thumb?key&pass&size
@@ -48,6 +48,7 @@ import { ITA_BINS, itaBin, itaOfSkin, UNKNOWN_SKIN_TONE } from '../../renderer/d
 import { notFound, wrap, type Handler } from './http.js';
 import { PASS_FILES, type DisplayKind, type HalfImage } from '../../renderer/core/display.js';
 import { SampleRecordSchema, formatVersionNote, parseRecord, recordFormatVersion, type SampleLightingEntry, type SampleRecord } from '../../renderer/dataset/records.js';
+import { identityKeyOf } from '../../renderer/dataset/identity.js';
 
 const MAX_LIMIT = 500;
 
@@ -322,7 +323,7 @@ function sampleDetail(r: DatasetRoutes): Handler {
       lightings,
       run: sample.run ?? null,
       files: sample.files ?? [],
-      identity: sample.head?.id ?? null,
+      identity: sample.head ? identityKeyOf(sample.head as { id?: string; ref?: string; params?: { identity?: unknown } }) : null,
       skinTone: skinToneJson(sample),
       landmarks: sample.landmarks ?? null,
       segmentation: segmentationJson(r, ds as string, id as string, sample, dataset),

@@ -37,8 +37,23 @@ function polyline(pts: number[][]): (x: number) => number {
   };
 }
 
-/** Label ids (8-bit) of the skin atlas at tile size S (2S x S, row 0 = top, like skin.ts's maps). */
+const skinLabelMemo = new Map<string, Uint8Array>();
+
+/**
+ * Label ids (8-bit) of the skin atlas at tile size S (2S x S, row 0 = top, like skin.ts's maps).
+ * They depend on the model and the size only (every identity shares them): made once per process.
+ */
 export function buildIctSkinLabels(model: IctModel, S: number): Uint8Array {
+  const key = `${model.key}:${S}`;
+  let hit = skinLabelMemo.get(key);
+  if (!hit) {
+    hit = makeSkinLabels(model, S);
+    skinLabelMemo.set(key, hit);
+  }
+  return hit.slice();
+}
+
+function makeSkinLabels(model: IctModel, S: number): Uint8Array {
   const { W, H, pos, nrm, tag } = positionMap(model, S);
   const L = (i: number) => neutralLandmark(model, i);
   const lipPoly = Array.from({ length: 12 }, (_, k) => L(48 + k));

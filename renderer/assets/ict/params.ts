@@ -25,7 +25,7 @@ export function ictIpdCm(identity: readonly number[]): number {
 }
 
 /** Bump when the draw or the generated head changes for the same options: part of every cache hash. */
-export const ICT_GENERATOR_VERSION = 5;
+export const ICT_GENERATOR_VERSION = 6;
 
 /** Identity weights beyond this many standard deviations of the model are refused. */
 export const ICT_MAX_IDENTITY_WEIGHT = 5;

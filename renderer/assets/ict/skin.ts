@@ -45,7 +45,8 @@ const K_HB = [0.03, 0.42, 0.32];
 
 /** Melanin concentration of a tone parameter (0..1). */
 export function melaninOf(tone: number): number {
-  return 0.12 + 7 * Math.pow(clamp01(tone), 1.6);
+  // The floor keeps tone 0 at ITA ~69 deg (Fitzpatrick I, the top of measured ranges), not paper-white.
+  return 0.3 + 6.82 * Math.pow(clamp01(tone), 1.6);
 }
 
 /** Linear albedo of skin with melanin M, pheomelanin share p and haemoglobin H. */

@@ -14,6 +14,8 @@ import { missingIndices, scanSamples } from '../../dataset/output-folder.js';
 import { cheekAlbedo, itaDeg } from '../../assets/ict/skin.js';
 import { ITA_BINS } from '../../dataset/skin-tone.js';
 import { SEGMENTATION_LABELS } from '../../core/labels.js';
+import { writeContactSheet, CONTACT_SHEET_FILE } from '../../dataset/contact-sheet.js';
+import { identityKeyOf } from '../../dataset/identity.js';
 import { LANDMARK_VISIBILITY_TOLERANCE_M } from '../../develop/landmarks.js';
 import { isIctRef } from '../../assets/ict/params.js';
 import { defaultIctDir } from '../../assets/ict/model.js';
@@ -65,7 +67,7 @@ function identityStats(samples: SampleRecord[], config: BatchConfig, configFile?
   for (const s of samples) {
     const p = s.head.params;
     if (p) {
-      ids.add(`ict:${stableStringify(p.identity)}`);
+      ids.add(identityKeyOf(s.head));
       sources.ict = (sources.ict ?? 0) + 1;
       kinds[p.expressionKind] = (kinds[p.expressionKind] ?? 0) + 1;
       const v = itaDeg(...(cheekAlbedo(p.skin) as [number, number, number]));
@@ -264,6 +266,8 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
   const identities = identityStats(records, config, opts.configFile);
   const rendererList = [...renderers.entries()].map(([k, n]) => ({ ...(JSON.parse(k) as Record<string, unknown>), lightingRenders: n }));
   const keys = config.lighting.mode === 'triplet' ? ['input_i', 'input_j', 'target_k'] : ['single'];
+  // A look at who and what the batch rendered: the first 16 samples' previews (first lighting).
+  const sheet = await writeContactSheet(outDir, { sampleDirs: Array.from({ length: config.samples }, (_, i) => path.join(outDir, SAMPLES_DIR, sampleId(i))), lightingFolder: keys[0] });
   const dataset = {
     format_version: DATASET_FORMAT_VERSION,
     name: config.name,
@@ -285,6 +289,7 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
     versions: { package: `${PKG.name}@${PKG.version}`, renderers: rendererList },
     layout: layoutDoc(config, keys),
     encodings: ENCODING_DOC,
+    contactSheet: sheet ? `${CONTACT_SHEET_FILE} (the first ${Math.min(16, config.samples)} samples' ${keys[0]}/preview.png, 4 per row)` : null,
     ...(config.passes.includes('segmentation') ? { segmentation: SEGMENTATION_DOC } : {}),
     ...(records.some((r) => r.landmarks) ? { landmarks: LANDMARKS_DOC } : {}),
   };
@@ -340,6 +345,7 @@ function layoutDoc(config: BatchConfig, keys: string[]) {
     ),
     'manifest.jsonl': 'one JSON line per sample, sorted by index: sample.json without "run", "files" = every file of the sample relative to the dataset folder',
     'dataset.json': 'counts, full config, heads and env maps with licenses, renderer versions',
+    ...(config.passes.includes('preview') ? { [CONTACT_SHEET_FILE]: `the first samples' ${keys[0]}/preview.png tiled 4 per row (a look at who and what was rendered)` } : {}),
     ...(config.output.webdataset ? { 'wds/<name>-NNNNNN.tar': `WebDataset shards of ${config.shardSize} samples; key = sample id, extension = path inside the sample with "/" -> "." (e.g. 000003.input_i.beauty.exr)` } : {}),
   };
 }
