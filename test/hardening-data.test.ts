@@ -105,7 +105,7 @@ describe('hardening: data (meshes, light values, environment maps)', function ()
         fs.mkdirSync(dir);
         fs.writeFileSync(path.join(dir, 'head.obj'), text);
         const desc = JSON.parse(fs.readFileSync(src.descriptorPath, 'utf8'));
-        fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ ...desc, id: `obj-${name}`, mesh: path.join(dir, 'head.obj'), baseDir: path.dirname(src.descriptorPath), uvOrigin: 'bottom-left' }));
+        fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ ...desc, labels: { ...desc.labels, map: path.join(path.dirname(src.descriptorPath), 'labels.png') }, id: `obj-${name}`, mesh: path.join(dir, 'head.obj'), baseDir: path.dirname(src.descriptorPath), uvOrigin: 'bottom-left' }));
         let err: Error | null = null;
         await resolveHead(dir).catch((e: Error) => (err = e));
         if (want === null) expect(err, `${name}: ${(err as Error | null)?.message}`).to.equal(null);

@@ -27,6 +27,8 @@ describe('lighting conventions in the rendered image', function () {
     delete desc.maps.specular;
     delete desc.maps.normal;
     desc.baseDir = path.dirname(proc.descriptorPath);
+    // Label maps resolve against the head.json folder: point at the original.
+    if (desc.labels?.map) desc.labels.map = path.join(desc.baseDir, desc.labels.map);
     desc.material.specularF0 = 0;
     fs.writeFileSync(path.join(headDir, 'head.json'), JSON.stringify(desc));
   });

@@ -45,7 +45,7 @@ describe('OBJ heads', function () {
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'head.obj'), glbToObj(fs.readFileSync(glbHead.files.mesh)));
     const desc = JSON.parse(fs.readFileSync(glbHead.descriptorPath, 'utf8'));
-    fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ ...desc, id: 'procedural-obj', mesh: path.join(dir, 'head.obj'), baseDir: path.dirname(glbHead.descriptorPath), uvOrigin: 'bottom-left' }));
+    fs.writeFileSync(path.join(dir, 'head.json'), JSON.stringify({ ...desc, labels: { ...desc.labels, map: path.join(path.dirname(glbHead.descriptorPath), 'labels.png') }, id: 'procedural-obj', mesh: path.join(dir, 'head.obj'), baseDir: path.dirname(glbHead.descriptorPath), uvOrigin: 'bottom-left' }));
     const S = 96;
     const render = (head: string) => renderer.renderSample(parseSampleSpec({ head, width: S, height: S, camera: { yawDeg: 30, pitchDeg: 10 }, passes: ['albedo', 'normal', 'mask'] }));
     const a = await render('procedural');
@@ -57,7 +57,7 @@ describe('OBJ heads', function () {
     // the wrong UV convention gives several times more.
     const wrongDir = path.join(tmp, 'obj-wrong-uv');
     fs.mkdirSync(wrongDir);
-    fs.writeFileSync(path.join(wrongDir, 'head.json'), JSON.stringify({ ...desc, id: 'procedural-obj-wrong', mesh: path.join(dir, 'head.obj'), baseDir: path.dirname(glbHead.descriptorPath), uvOrigin: 'top-left' }));
+    fs.writeFileSync(path.join(wrongDir, 'head.json'), JSON.stringify({ ...desc, labels: { ...desc.labels, map: path.join(path.dirname(glbHead.descriptorPath), 'labels.png') }, id: 'procedural-obj-wrong', mesh: path.join(dir, 'head.obj'), baseDir: path.dirname(glbHead.descriptorPath), uvOrigin: 'top-left' }));
     const wrong = compare(a, await render(wrongDir));
     expect(diff / inter / 3, 'mean albedo difference').to.be.lessThan(0.005);
     expect(wrong.diff / wrong.inter / 3).to.be.greaterThan((3 * diff) / inter / 3);

@@ -88,7 +88,8 @@ describe('procedural head', function () {
 
   it('writes the head.json descriptor', () => {
     const json = JSON.parse(low.files['head.json'].toString('utf8'));
-    expect(json).to.deep.equal(proceduralHeadDescriptor());
+    // The landmarks sit on the level's own mesh, so the descriptor is per detail level.
+    expect(json).to.deep.equal(proceduralHeadDescriptor({ detail: 'low' }));
     expect(json.mesh).to.equal('head.glb');
     expect(json.maps).to.deep.equal({ albedo: 'albedo.png', normal: 'normal.png', specular: 'specular.png', roughness: 'roughness.png' });
     expect(json.normalMap).to.deep.equal({ convention: 'opengl', scale: 1.0 });

@@ -60,13 +60,41 @@ const LOFT_DB = [0.06, 0.07, 0.07, 0.07, 0.065, 0.06, 0.055, 0.05];
 const LOFT_TABLES = [LOFT_W, LOFT_F, LOFT_DF, LOFT_DB] as const;
 const loftScratch = [0, 0, 0, 0];
 
+/**
+ * The primitives of the head's signed distance, before they are blended (labels.ts tells the
+ * surface's parts apart by the nearest one): cranium, lower face (the loft cut by the jaw plane;
+ * `loft` and `jawPlane` are its two sides), neck, ears (both, by |x|).
+ */
+export interface HeadParts {
+  cranium: number;
+  lowerFace: number;
+  loft: number;
+  jawPlane: number;
+  neck: number;
+  ear: number;
+}
+
 /** Signed distance (approximate, smooth) of the head without its facial relief. */
 export function headSdf(x: number, y: number, z: number): number {
+  const p = headParts(x, y, z);
+  let d = p.cranium;
+  d = smin(d, p.lowerFace, 0.025);
+  d = smin(d, p.neck, 0.03);
+  d = smin(d, p.ear, 0.008);
+  return d;
+}
+
+/** The head's primitives at a point (modelling frame); headSdf blends them. */
+export function headParts(x: number, y: number, z: number): HeadParts {
   const ax = Math.abs(x);
   // Cranium: round in top view (egg: narrower at the forehead), boxier in the
   // vertical direction (exponent 2.4) for an upright forehead and a flatter top;
   // shorter below its equator so the cheeks give way to the jaw.
   let d: number;
+  let loft: number;
+  let jawPlane: number;
+  let lowerFace: number;
+  let neck: number;
   {
     const narrow = 1 - 0.1 * smoothstep(-0.02, 0.1, z);
     const cx = x / (0.074 * narrow);
@@ -85,9 +113,9 @@ export function headSdf(x: number, y: number, z: number): number {
     const zc = F - Df;
     const ex = x / W;
     const ez = (z - zc) / (z > zc ? Df : Db);
-    const loft = (Math.sqrt(ex * ex + ez * ez) - 1) * Math.min(W, Df);
-    const jawPlane = (-0.113 + 0.42 * Math.max(0, 0.075 - z) - y) / 1.09;
-    d = smin(d, smax(smax(loft, jawPlane, 0.014), y - 0.045, 0.02), 0.025);
+    loft = (Math.sqrt(ex * ex + ez * ez) - 1) * Math.min(W, Df);
+    jawPlane = (-0.113 + 0.42 * Math.max(0, 0.075 - z) - y) / 1.09;
+    lowerFace = smax(smax(loft, jawPlane, 0.014), y - 0.045, 0.02);
   }
   // Neck: a slightly forward-leaning cylinder (radius 0.054) cut flat at the
   // bottom; it narrows as it goes up into the head so its top stays hidden.
@@ -95,8 +123,7 @@ export function headSdf(x: number, y: number, z: number): number {
     const nz = z + 0.02 + (y + 0.12) * 0.12; // the axis leans forward going up
     const r = 0.054 - 0.024 * smoothstep(-0.06, 0.03, y);
     const neckCyl = Math.sqrt(x * x * 1.05 + nz * nz) - r;
-    const neck = smax(smax(neckCyl, -0.152 - y, 0.012), y - 0.03, 0.01);
-    d = smin(d, neck, 0.03);
+    neck = smax(smax(neckCyl, -0.152 - y, 0.012), y - 0.03, 0.01);
   }
   // Ears: flattened ellipsoids on both sides, with a shallow bowl (concha).
   const ex = ax - 0.07;
@@ -104,8 +131,7 @@ export function headSdf(x: number, y: number, z: number): number {
   const ez = z + 0.022 + 0.15 * ey; // tilted back at the top
   let ear = sdEllipsoid(ex, ey, ez, 0.011, 0.031, 0.018);
   ear = smax(ear, -sdEllipsoid(ex - 0.012, ey + 0.003, ez - 0.002, 0.007, 0.018, 0.01), 0.004);
-  d = smin(d, ear, 0.008);
-  return d;
+  return { cranium: d, lowerFace, loft, jawPlane, neck, ear };
 }
 
 /** Outward unit normal of headSdf by central differences. */
@@ -129,8 +155,11 @@ export function headSdfNormal(x: number, y: number, z: number): [number, number,
  */
 export const FACE_DY = 0.021;
 
-/** Nose, brows, eye sockets, cheekbones, lips... added along +Z on the face. */
-export function faceRelief(x: number, yModel: number): number {
+/**
+ * The external nose's part of the relief (dorsum, tip, alae; not the broad base that melts into
+ * the cheeks): faceRelief starts from it, labels.ts thresholds it.
+ */
+export function noseRelief(x: number, yModel: number): number {
   const y = yModel + FACE_DY;
   const ax = Math.abs(x);
   let h = 0;
@@ -159,6 +188,14 @@ export function faceRelief(x: number, yModel: number): number {
   // Tip bulb and nostril wings (alae).
   h += 0.0025 * bump2(x, y, 0, yT + 0.001, 0.011, 0.01);
   h += 0.0095 * bump2(ax, y, 0.0125, -0.007, 0.0105, 0.0095);
+  return h;
+}
+
+/** Nose, brows, eye sockets, cheekbones, lips... added along +Z on the face. */
+export function faceRelief(x: number, yModel: number): number {
+  const y = yModel + FACE_DY;
+  const ax = Math.abs(x);
+  let h = noseRelief(x, yModel);
   // Broad base so the nose sides melt into the cheeks.
   h += 0.004 * gauss2(x, y, 0, 0.01, 0.02, 0.026);
 

@@ -6,6 +6,8 @@ import { DETAILS, resolveOptions, type ProceduralHeadOptions } from './options.j
 import { clamp01, smoothstep, lerp, gauss2, segDist2, noise3, fbm3 } from './noise.js';
 import { FACE_DY } from './shape.js';
 import { AZ_WARP, azimuthForU, type ProceduralHeadMesh } from './mesh.js';
+import { proceduralLabel } from './labels.js';
+import { browCentreY, browHalfThickness, lashLineY, lipCornerFade, lowerLipY, mouthLineY, upperLipY } from './layout.js';
 
 export interface ProceduralHeadTextures {
   size: number;
@@ -17,6 +19,8 @@ export interface ProceduralHeadTextures {
   specular: Uint8Array;
   /** 8-bit grey. */
   roughness: Uint8Array;
+  /** 8-bit label ids (core/labels.ts), same layout (labels.ts). */
+  labels: Uint8Array;
 }
 
 /** Region masks on the face, from a modelling-frame surface point and its normal. */
@@ -48,14 +52,12 @@ function regions(x: number, yModel: number, z: number, nz: number): Regions {
   let lips = 0;
   let mouthLine = 0;
   {
-    const ym = -0.0385 - 0.0012 * (ax / 0.024) ** 2;
-    const tu = clamp01(ax / 0.0255);
-    const tl = clamp01(ax / 0.0235);
-    const yu = ym + 0.0078 * Math.pow(1 - tu * tu, 0.55) + 0.0011 * Math.exp(-(((ax - 0.0055) / 0.0035) ** 2)) - 0.0008 * Math.exp(-((x / 0.0025) ** 2));
-    const yl = ym - 0.0092 * Math.pow(1 - tl * tl, 0.65);
+    const ym = mouthLineY(ax);
+    const yu = upperLipY(ax);
+    const yl = lowerLipY(ax);
     const edge = 0.0009;
     const inside = smoothstep(-edge, edge, yu - y) * smoothstep(-edge, edge, y - yl);
-    lips = front * inside * (1 - smoothstep(0.022, 0.027, ax));
+    lips = front * inside * lipCornerFade(ax);
     const dm = (y - ym) / 0.0006;
     mouthLine = front * Math.exp(-dm * dm) * (1 - smoothstep(0.02, 0.026, ax));
   }
@@ -63,8 +65,8 @@ function regions(x: number, yModel: number, z: number, nz: number): Regions {
   // thinning to the tail; ragged edges.
   let brows = 0;
   {
-    const by = 0.0478 - 5.5 * (ax - 0.031) * (ax - 0.031) + 0.05 * Math.max(0, 0.02 - ax) ** 2;
-    const thick = lerp(0.0048, 0.0018, smoothstep(0.014, 0.057, ax));
+    const by = browCentreY(ax);
+    const thick = browHalfThickness(ax);
     const ragged = 1 + 0.25 * noise3(x * 900, y * 900, 1.7, 83);
     const dy = Math.abs(y - by) / (thick * ragged);
     brows = front * (1 - smoothstep(0.6, 1.15, dy)) * smoothstep(0.008, 0.015, ax) * (1 - smoothstep(0.05, 0.059, ax));
@@ -74,7 +76,7 @@ function regions(x: number, yModel: number, z: number, nz: number): Regions {
   let lashLine = 0;
   {
     const t = (ax - 0.0325) / 0.0135;
-    const ly = 0.0262 - 0.0022 * (1 - Math.min(1, t * t)) + 0.001 * t;
+    const ly = lashLineY(ax);
     const along = 1 - smoothstep(0.8, 1.05, Math.abs(t));
     const dy = (y - ly) / 0.0007;
     lashLine = front * along * Math.exp(-dy * dy);
@@ -148,6 +150,7 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
   const normal = new Uint8Array(S * S * 3);
   const specular = new Uint8Array(S * S);
   const roughness = new Uint8Array(S * S);
+  const labels = new Uint8Array(S * S);
   const height = new Float64Array(S * S);
   const metric = new Float64Array(S * S * 4);
 
@@ -188,6 +191,7 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
       const nz = N[2] / nl;
       const [x, y, z] = P;
       const r = regions(x, y, z, nz);
+      labels[py * S + px] = proceduralLabel(x, y, z, r);
 
       // ---- Albedo (linear, then sRGB) ----
       let cr = 0.55;
@@ -327,5 +331,5 @@ export function buildProceduralHeadTextures(mesh: ProceduralHeadMesh, opts?: Pro
       normal[o3 + 2] = Math.round((0.5 + 0.5 / nl) * 255);
     }
   }
-  return { size: S, albedo, normal, specular, roughness };
+  return { size: S, albedo, normal, specular, roughness, labels };
 }
