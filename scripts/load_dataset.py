@@ -28,7 +28,9 @@ exits 1. --tar refuses a tar set that does not hold exactly the manifest's sampl
 
 torch (optional, python3-torch on Debian): RelightingDataset(dataset)[i] is a dict of CHW float32
 tensors: input / target (beauty RGB of input_i / target_k), albedo, normal, mask (1xHxW) and
-target_light (3x16x16 lat-long of the target lighting).
+target_light (3x16x16 lat-long of the target lighting); segmentation (HxW int64 label ids,
+segmentation_labels(dataset) names them) and landmarks (68x2 pixels) + landmarks_visible (68 bool)
+when the dataset has them.
 """
 from __future__ import annotations
 
@@ -230,6 +232,30 @@ def _png16(path: str) -> np.ndarray:
         raise DatasetError(f'{path}: not a readable PNG ({e})') from None
 
 
+def _png8(path: str) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            if im.mode != 'L':
+                raise DatasetError(f'{path}: expected an 8-bit grey PNG of label ids, got mode {im.mode}')
+            return np.asarray(im, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise DatasetError(f'{path}: not a readable PNG ({e})') from None
+
+
+def segmentation_labels(dataset: str) -> list:
+    """The label table of segmentation.png (dataset.json "segmentation.labels": id, name, color, coarse, ...)."""
+    path = os.path.join(dataset, 'dataset.json')
+    try:
+        with open(path, encoding='utf8') as f:
+            d = json.load(f)
+    except (OSError, ValueError) as e:
+        raise DatasetError(f'{path}: cannot be read ({e})') from None
+    seg = d.get('segmentation')
+    if not seg:
+        raise DatasetError(f'{path}: no "segmentation" table (the batch wrote no segmentation pass)')
+    return seg['labels']
+
+
 def load_sample(dataset: str, entry: dict) -> dict:
     """Everything the papers' losses use, as numpy arrays (linear HDR, float32)."""
     try:
@@ -253,6 +279,12 @@ def _load_sample(dataset: str, entry: dict) -> dict:
         'depth': read_exr(os.path.join(root, first, 'depth.exr'))['Z'],
         # 16-bit PNG: coverage in [0, 1]
         'mask': _png16(os.path.join(root, first, 'mask.png')),
+        # 8-bit label ids (segmentation_labels), or None when the batch wrote no segmentation pass
+        'segmentation': _png8(os.path.join(root, first, 'segmentation.png')) if os.path.exists(os.path.join(root, first, 'segmentation.png')) else None,
+        # 68 Multi-PIE points in pixels (x right, y down, corner origin), visibility, distance (m); None without landmarks
+        'landmarks': ({'points': np.array(entry['landmarks']['points'], dtype=np.float32),
+                       'visible': np.array(entry['landmarks']['visible'], dtype=bool),
+                       'distance': np.array(entry['landmarks']['distance'], dtype=np.float32)} if entry.get('landmarks') else None),
         'lightings': {},
     }
     for l in entry['lightings']:
@@ -328,7 +360,8 @@ try:  # optional: a torch Dataset over the same loader (python3-torch on Debian)
     from torch.utils.data import Dataset as _TorchDataset
 
     class RelightingDataset(_TorchDataset):
-        """(input image, target image, mask, target lighting 16x16 map) per sample, CHW tensors."""
+        """(input image, target image, mask, target lighting 16x16 map) per sample, CHW tensors; plus the
+        parsing labels (HxW int64, for eq. 6's loss) and 68 landmarks (68x2, with a visibility mask) when written."""
 
         def __init__(self, dataset: str, input_key: str = 'input_i', target_key: str = 'target_k'):
             self.dataset, self.entries = dataset, read_manifest(dataset)
@@ -348,6 +381,8 @@ try:  # optional: a torch Dataset over the same loader (python3-torch on Debian)
                 'normal': chw(s['normal']),
                 'mask': torch.from_numpy(s['mask'])[None],
                 'target_light': torch.from_numpy(lk['env_latlong16'].transpose(2, 0, 1).copy()),
+                **({'segmentation': torch.from_numpy(s['segmentation'].astype(np.int64))} if s['segmentation'] is not None else {}),
+                **({'landmarks': torch.from_numpy(s['landmarks']['points']), 'landmarks_visible': torch.from_numpy(s['landmarks']['visible'])} if s['landmarks'] is not None else {}),
             }
 except ImportError:  # torch not installed: the numpy loader still works
     RelightingDataset = None
@@ -393,6 +428,8 @@ def _run(a) -> int:
             'depthMean': float(s['depth'][m].mean()) if m.any() else None,
             'beautyMean': {k: float(v['beauty'][..., :3].mean(dtype=np.float64)) for k, v in s['lightings'].items()},
             'sh9Dc': {k: v['env_sh9'][0].tolist() for k, v in s['lightings'].items()},
+            'segClasses': None if s['segmentation'] is None else sorted(int(v) for v in np.unique(s['segmentation'])),
+            'landmarksVisible': None if s['landmarks'] is None else int(s['landmarks']['visible'].sum()),
         }
         stats.append(st)
         if not a.json:

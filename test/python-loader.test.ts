@@ -48,7 +48,7 @@ describe('python loader example', function () {
 
   it('reads every sample with the values Node reads (EXR, 16-bit PNG, encodings)', async () => {
     const out = execFileSync(PY, [path.join(PROJECT_ROOT, 'scripts', 'load_dataset.py'), dir, '--json'], { encoding: 'utf8' });
-    const stats = JSON.parse(out) as { id: string; shape: number[]; maskSum: number; normalLenMean: number; depthMean: number; beautyMean: Record<string, number>; sh9Dc: Record<string, number[]> }[];
+    const stats = JSON.parse(out) as { id: string; shape: number[]; maskSum: number; normalLenMean: number; depthMean: number; beautyMean: Record<string, number>; sh9Dc: Record<string, number[]>; segClasses: number[] | null; landmarksVisible: number | null }[];
     expect(stats.map((s) => s.id)).to.deep.equal(['000000', '000001']);
     for (const s of stats) {
       const root = path.join(dir, 'samples', s.id);
@@ -58,6 +58,12 @@ describe('python loader example', function () {
       for (let i = 0; i < mask.width * mask.height; i++) m += mask.data[i * mask.channels] / 65535;
       expect(s.maskSum).to.be.closeTo(m, 1e-3);
       expect(s.normalLenMean).to.be.closeTo(1, 2e-3);
+      // Segmentation ids and landmarks: what Node wrote.
+      const seg = await readPng(path.join(root, 'input_i', 'segmentation.png'));
+      expect(s.segClasses).to.deep.equal([...new Set(seg.data as Uint8Array)].sort((a, b) => a - b));
+      expect(s.segClasses!.length, 'background + several classes').to.be.greaterThan(3);
+      const rec = JSON.parse(fs.readFileSync(path.join(root, 'sample.json'), 'utf8'));
+      expect(s.landmarksVisible).to.equal((rec.landmarks.visible as boolean[]).filter(Boolean).length);
       for (const key of ['input_i', 'input_j', 'target_k']) {
         const exr = await readExr(path.join(root, key, 'beauty.exr'));
         let sum = 0;
@@ -148,14 +154,17 @@ ref = {
     'normal': s['normal'][..., :3].transpose(2, 0, 1),
     'mask': s['mask'][None],
     'target_light': s['lightings']['target_k']['env_latlong16'].transpose(2, 0, 1),
+    'segmentation': s['segmentation'].astype(np.int64),
+    'landmarks': s['landmarks']['points'],
+    'landmarks_visible': s['landmarks']['visible'],
 }
 print(json.dumps({'len': len(ds), 'items': {k: {'shape': list(v.shape), 'dtype': str(v.dtype), 'equal': bool(np.array_equal(v.numpy(), ref[k])), 'sum': float(v.double().sum())} for k, v in item.items()}}))`, path.join(PROJECT_ROOT, 'scripts'), dir], { encoding: 'utf8' });
     const r = JSON.parse(out) as { len: number; items: Record<string, { shape: number[]; dtype: string; equal: boolean; sum: number }> };
     expect(r.len).to.equal(2);
-    expect(Object.keys(r.items).sort()).to.deep.equal(['albedo', 'input', 'mask', 'normal', 'target', 'target_light']);
+    expect(Object.keys(r.items).sort()).to.deep.equal(['albedo', 'input', 'landmarks', 'landmarks_visible', 'mask', 'normal', 'segmentation', 'target', 'target_light']);
     for (const [k, v] of Object.entries(r.items)) {
       expect(v.equal, `${k} equals the numpy loader's`).to.equal(true);
-      expect(v.dtype, k).to.equal('torch.float32');
+      expect(v.dtype, k).to.equal(k === 'segmentation' ? 'torch.int64' : k === 'landmarks_visible' ? 'torch.bool' : 'torch.float32');
       expect(v.sum, `${k} is not all zero`).to.not.equal(0);
     }
     expect(r.items.input.shape).to.deep.equal([3, 40, 48]);
