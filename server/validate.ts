@@ -65,6 +65,16 @@ export async function validateSubmission(body: unknown, opts: { assetRoots: stri
   }
   const extra = Object.keys(body).filter((k) => k !== 'config');
   if (extra.length) throw new ConfigRejected(`unknown field(s) ${extra.join(', ')}`, extra.map((k) => ({ path: k, message: 'unknown field' })));
+  // Scan folders are expanded while the config is parsed (the folder listed, every mesh read):
+  // refused before parsing, so a request cannot make the server list or read files anywhere.
+  const rawHeads = ((body as { config: unknown }).config as { heads?: unknown } | null)?.heads;
+  if (Array.isArray(rawHeads)) {
+    const scans = rawHeads.flatMap((h, i) => (h && typeof h === 'object' && (h as { source?: unknown }).source === 'scans' ? [i] : []));
+    if (scans.length) {
+      const issues = scans.map((i) => ({ path: `config.heads.${i}`, message: 'scan folders ({"source": "scans"}) are not accepted over HTTP: run render-batch on the machine that holds them' }));
+      throw new ConfigRejected(`invalid batch config: ${issues.map((i) => `field "${i.path}": ${i.message}`).join('; ')}`, issues);
+    }
+  }
   const parsed = BatchConfigSchema.safeParse((body as { config: unknown }).config);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: ['config', ...i.path.map(String)].join('.'), message: i.message }));

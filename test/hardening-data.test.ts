@@ -221,6 +221,15 @@ describe('hardening: data (meshes, light values, environment maps)', function ()
       expect(err!.issues?.[0].path).to.equal('config.heads.0');
       expect(err!.issues?.[0].message).to.include(path.dirname(src.descriptorPath)).and.include('not inside the server');
     });
+
+    it('a scan folder entry is refused before the config is parsed (no folder listed, no mesh read)', async function () {
+      let err: (Error & { issues?: { path: string; message: string }[] }) | null = null;
+      // A folder that does not exist: the refusal must come first, not "does not exist" (which would tell what exists).
+      await validateSubmission({ config: { name: 'hd', heads: ['procedural', { source: 'scans', path: '/nonexistent-vls-scans' }], envMaps: ['builtin:studio'], samples: 1 } }, { assetRoots: [tmp], outputRoot: path.join(tmp, 'srv-out') }).catch((e: Error) => (err = e));
+      expect(err).to.not.equal(null);
+      expect(err!.issues?.[0].path).to.equal('config.heads.1');
+      expect(err!.message).to.include('not accepted over HTTP').and.not.include('does not exist');
+    });
   });
 
   describe('rendered values are checked before a sample is written', function () {

@@ -14,15 +14,20 @@ import { CameraSimSchema } from '../../develop/camera-sim.js';
 import { MAX_CAMERA_DISTANCE, MAX_TARGET_M, MIN_CAMERA_DISTANCE, MAX_ANGLE_DEG } from '../../core/spec.js';
 import { nameFromFile, safeNameSchema } from '../../core/names.js';
 import { IctSourceSchema, ictRef, isIctRef, parseIctRef } from '../../assets/ict/params.js';
+import { ScanFolderError, ScanSourceSchema, expandScanSource, scanSourceIssues } from '../../assets/scan-folder.js';
 
 /**
- * One entry of `heads`: a reference string, or `{ "source": "ict", ...options }` (the ICT face
- * model, renderer/assets/ict/params.ts). Objects are checked field by field (errors name e.g.
- * heads.0.expressions.fixed.jawOpen) and become the equivalent "ict:{...}" string, so the parsed
- * config holds strings only. An ICT reference without a seed draws a new identity per sample.
+ * One entry of `heads`: a reference string, `{ "source": "ict", ...options }` (the ICT face
+ * model, renderer/assets/ict/params.ts) or `{ "source": "scans", "path", "glob", "template" }`
+ * (a folder of scans sharing one descriptor, renderer/assets/scan-folder.ts). Objects are checked
+ * field by field (errors name e.g. heads.0.expressions.fixed.jawOpen, heads.2.template.maps.albedo).
+ * An ICT object becomes the equivalent "ict:{...}" string; a scans object becomes one head per
+ * file (its generated head folder in the cache), so the parsed config holds strings only and
+ * every scan counts as one entry of `heads`. An ICT reference without a seed draws a new
+ * identity per sample.
  */
 const HeadEntrySchema = z
-  .union([z.string().min(1), z.looseObject({ source: z.literal('ict') })])
+  .union([z.string().min(1), z.looseObject({ source: z.literal('ict') }), z.looseObject({ source: z.literal('scans') })])
   .superRefine((v, ctx) => {
     if (typeof v === 'string') {
       if (!isIctRef(v)) return;
@@ -33,11 +38,26 @@ const HeadEntrySchema = z
       }
       return;
     }
+    if (v.source === 'scans') {
+      for (const i of scanSourceIssues(v)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+      return;
+    }
     const r = IctSourceSchema.safeParse(v);
     if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: i.path as PropertyKey[], message: i.message });
   })
-  .transform((v) => {
+  .transform((v, ctx): string | string[] => {
     if (typeof v === 'string') return v;
+    if (v.source === 'scans') {
+      // The folder is read here, at parse time: the expanded list is what the planner draws from
+      // and what the batch identity hashes (each reference hashes its file's content).
+      try {
+        return expandScanSource(ScanSourceSchema.parse(v)).map((h) => h.ref);
+      } catch (err) {
+        // Anything else (an unreadable folder, a full disk) is reported on the entry's path too.
+        ctx.addIssue({ code: 'custom', path: err instanceof ScanFolderError ? err.field : ['path'], message: (err as Error).message });
+        return z.NEVER;
+      }
+    }
     const { source: _source, ...opts } = IctSourceSchema.parse(v);
     return ictRef(opts);
   });
@@ -185,8 +205,15 @@ export const BatchConfigSchema = z
       .array(HeadEntrySchema)
       .min(1)
       .max(MAX_LIST)
+      .transform((entries, ctx) => {
+        const heads = entries.flat();
+        if (heads.length > MAX_LIST) ctx.addIssue({ code: 'custom', message: `${heads.length} heads once the scan folders are expanded, at most ${MAX_LIST}` });
+        return heads;
+      })
       .default(['procedural'])
-      .describe("Head references, drawn uniformly per sample: 'procedural', a head folder/descriptor (relative to the working directory, then the project root), or the ICT face model: 'ict' or { source: 'ict', sigma, truncation, identity, expressions, gaze, blink, skin, textureSize } draws a new identity, expression and skin per sample (from the sample seed; needs ../shared/assets/heads/ict_facekit), 'ict:<seed>' / a seed in the object fixes one. Default ['procedural']."),
+      .describe(
+        "Head references, drawn uniformly per sample: 'procedural', a head folder/descriptor (relative to the working directory, then the project root), the ICT face model: 'ict' or { source: 'ict', sigma, truncation, identity, expressions, gaze, blink, skin, textureSize } draws a new identity, expression and skin per sample (from the sample seed; needs ../shared/assets/heads/ict_facekit), 'ict:<seed>' / a seed in the object fixes one, or a folder of scans: { source: 'scans', path, glob, template } is one head per matching file (default every .glb/.gltf/.obj in the folder, sorted), each with the template's descriptor fields ('{name}' in its paths = the file's base name, paths relative to the folder) and, where the template leaves them out, scaleToMetres/upAxis/facing detected from the mesh. Default ['procedural'].",
+      ),
     envMaps: z
       .array(z.string().min(1))
       .min(1)
