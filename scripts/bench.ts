@@ -20,6 +20,7 @@ import { batchSection } from './bench/batch.js';
 import { olatSection } from './bench/olat.js';
 import { fidelitySection } from './bench/fidelity/section.js';
 import { headsSection } from './bench/heads.js';
+import { olatModeSection } from './bench/olat-mode.js';
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -51,7 +52,7 @@ function parseBackend(name: string, allowAuto: boolean) {
 // ---------------------------------------------------------------------------------------
 // Sections registry
 
-const SECTIONS: Section[] = [rendererSection, batchSection, olatSection, fidelitySection, headsSection];
+const SECTIONS: Section[] = [rendererSection, batchSection, olatSection, fidelitySection, headsSection, olatModeSection];
 
 // ---------------------------------------------------------------------------------------
 // Main

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PASS_NAMES } from '../../develop/passes/index.js';
 import { LIGHTING_INDEPENDENT_PASSES } from '../../core/passes.js';
+import { OLAT_PASSES, OlatModeSchema } from './olat-schema.js';
 import { MAX_LIGHT_SCALE, MAX_POINT_LIGHTS, RenderOptionsSchema } from '../../core/spec.js';
 import { readJsonFile } from '../../io/json-file.js';
 import { parseWithSchema } from '../../core/validation.js';
@@ -260,9 +261,18 @@ export const BatchConfigSchema = z
     ),
     render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})).describe('Renderer options, as in a sample spec (msaa 4, envCubeSize 128, envPrefilter false, shadowMapSize 1024, subsurface false, lightSlots 0). lightSlots 0 means: the most point lights the lighting distribution draws, so every render of the batch uses one shader variant.'),
     output: BatchOutputSchema.default(BatchOutputSchema.parse({})).describe('Output folder and file options.'),
+    olat: OlatModeSchema.nullable().default(null).describe(OlatModeSchema.description ?? ''),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.olat) {
+      const bad = c.passes.filter((p) => !OLAT_PASSES.includes(p));
+      if (bad.length) ctx.addIssue({ code: 'custom', path: ['passes'], message: `olat mode writes ${OLAT_PASSES.join(', ')} only (relit from the stack), not ${bad.join(', ')}: set passes to a subset` });
+      if (c.augment.cropProbability > 0) ctx.addIssue({ code: 'custom', path: ['augment', 'cropProbability'], message: 'olat mode relights a stack captured at the frame size: set augment.cropProbability to 0' });
+      if (c.lighting.mode !== 'triplet') ctx.addIssue({ code: 'custom', path: ['lighting', 'mode'], message: 'olat mode writes lighting triplets: set lighting.mode to "triplet"' });
+      if (c.background !== 'transparent') ctx.addIssue({ code: 'custom', path: ['background'], message: 'olat mode writes relit heads over a transparent background: set background to "transparent"' });
+      if (c.cameraSim.enabled) ctx.addIssue({ code: 'custom', path: ['cameraSim', 'enabled'], message: 'olat mode does not run the camera simulation yet: set cameraSim.enabled to false' });
+    }
     const [lo] = c.augment.cropScale;
     if (c.augment.cropProbability > 0 && (Math.round(c.width / lo) > 4096 || Math.round(c.height / lo) > 4096)) {
       ctx.addIssue({ code: 'custom', path: ['augment', 'cropScale'], message: `a crop scale of ${lo} renders ${Math.round(c.width / lo)}x${Math.round(c.height / lo)} px, above the 4096 px limit` });

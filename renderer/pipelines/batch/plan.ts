@@ -77,6 +77,8 @@ export interface PlannedSample {
     draws: { b1?: number; b2?: number; X_i: EnvLayer; X_j?: EnvLayer; X_k?: EnvLayer; Y?: PointLight[] };
   };
   lightings: PlannedLighting[];
+  /** The lighting draw (L_i, L_j, L_k and its draws), as OLAT mode relights it. */
+  triplet: LightingTriplet;
 }
 
 export function sampleId(index: number): string {
@@ -211,18 +213,21 @@ export function planSample(config: BatchConfig, index: number): PlannedSample {
   const id = sampleId(index);
   const mapIds = expandEnvMaps(config.envMaps);
 
-  const rHead = Rng.forSample(seed, index, 'head');
+  // Light-stage mode: consecutive samples share one pose (head, expression, camera, crop) and its
+  // OLAT stack; each sample keeps its own lighting draws.
+  const pose = config.olat ? Math.floor(index / config.olat.lightingsPerPose) * config.olat.lightingsPerPose : index;
+  const rHead = Rng.forSample(seed, pose, 'head');
   const headIndex = config.heads.length === 1 ? 0 : rHead.int(0, config.heads.length - 1);
   let head = config.heads[headIndex];
   let headParams: IctHeadParams | undefined;
   if (isIctRef(head)) {
     const opts = parseIctRef(head);
     // A new identity per sample unless the config fixed a seed.
-    if (opts.seed === undefined) head = ictRef({ ...opts, seed: Rng.forSample(seed, index, 'identity').nextUint32() });
+    if (opts.seed === undefined) head = ictRef({ ...opts, seed: Rng.forSample(seed, pose, 'identity').nextUint32() });
     headParams = sampleIctParams(parseIctRef(head));
   }
-  const camera = planCamera(config, Rng.forSample(seed, index, 'camera'));
-  const augment = planCrop(config, Rng.forSample(seed, index, 'augment'));
+  const camera = planCamera(config, Rng.forSample(seed, pose, 'camera'));
+  const augment = planCrop(config, Rng.forSample(seed, pose, 'augment'));
 
   const L = config.lighting;
   const H = L.H;
@@ -278,5 +283,6 @@ export function planSample(config: BatchConfig, index: number): PlannedSample {
       draws: L.mode === 'single' ? { X_i: d.X_i } : { b1: d.b1, b2: d.b2, X_i: d.X_i, X_j: d.X_j, X_k: d.X_k, Y: d.Y },
     },
     lightings,
+    triplet,
   };
 }

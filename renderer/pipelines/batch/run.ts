@@ -13,7 +13,9 @@
 // are rendered in memory, then written to a temp folder renamed last), BatchAbortedError.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Renderer, RendererError, type RendererOptions, type RenderedSample } from '../../engine/renderer.js';
+import { Renderer, type RendererOptions, type RenderedSample } from '../../engine/renderer.js';
+import { rendererBroken } from './renderer-health.js';
+import { OlatPoseCache, writeOlatSample } from './olat-mode.js';
 import { writeLightingFolder } from '../../dataset/lighting-folder.js';
 import { Rng } from '../../core/rng.js';
 import { writeJsonAtomic, tempPathFor } from '../../io/fs-atomic.js';
@@ -108,7 +110,6 @@ export class BatchAbortedError extends Error {
   }
 }
 
-const RETRYABLE_KINDS = new Set<RendererError['kind']>(['crash', 'closed', 'timeout', 'context-lost']);
 const BATCH_JSON = 'batch.json';
 
 // ---------------------------------------------------------------------------------------------
@@ -256,24 +257,6 @@ async function renderOneSample(plan: PlannedSample, ctx: SampleContext): Promise
 // the shard runner: one worker's renderer and the per-sample retry policy, shared by the embedded
 // pool (runBatch) and the Redis queue worker (server/queue-worker.ts)
 
-function timeout<T>(ms: number, value: T): Promise<T> {
-  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
-}
-
-/** Did this error come from a broken renderer (replace it and retry) rather than from the sample? */
-async function rendererBroken(renderer: Renderer | null, err: unknown): Promise<boolean> {
-  if (!renderer) return true; // failed to launch
-  if (err instanceof RendererError && RETRYABLE_KINDS.has(err.kind)) return true;
-  if (renderer.failed) return true;
-  if (err instanceof RendererError && err.kind === 'page') {
-    // A dying browser first rejects the pending call with a protocol error ('page'); the
-    // 'disconnected' event may come a moment later. Probe the page to tell the two apart.
-    const alive = await Promise.race([renderer.evaluate(() => true).then(() => true, () => false), timeout(5000, false)]);
-    return !alive || !!renderer.failed;
-  }
-  return false;
-}
-
 export { StoppedError };
 
 export interface ShardRunnerEvent {
@@ -334,6 +317,8 @@ export class ShardRunner {
   }
 
   async close(): Promise<void> {
+    await this.olat?.close();
+    this.olat = null;
     if (!this.current) return;
     const r = this.current;
     this.current = null;
@@ -356,6 +341,23 @@ export class ShardRunner {
     return r;
   };
 
+  private olat: OlatPoseCache | null = null;
+
+  /** Light-stage mode: the sample's triplet relit from its pose's OLAT stack (olat-mode.ts). */
+  private async renderOlat(plan: PlannedSample, step: { key: string }): Promise<{ ms: number; repairs: number }> {
+    const { config } = this.o;
+    if (fs.existsSync(path.join(this.o.samplesDir, plan.id))) return { ms: 0, repairs: 0 };
+    const t0 = performance.now();
+    const cacheRoot = this.o.renderer?.cacheRoot ?? path.join(PROJECT_ROOT, 'output', '.cache');
+    this.olat ??= new OlatPoseCache(config.olat!, cacheRoot);
+    const spec = plan.lightings[0].spec;
+    step.key = 'olat capture';
+    const pose = await this.olat.get({ head: plan.head, width: spec.width, height: spec.height, camera: { ...spec.camera } }, () => this.getRenderer(false), this.o.log);
+    step.key = 'olat relight';
+    await writeOlatSample(path.dirname(this.o.samplesDir), plan.index, plan.seed, plan.triplet, pose, { headRadius: config.lighting.H.headRadius, cacheRoot, headParams: plan.headParams });
+    return { ms: performance.now() - t0, repairs: 0 };
+  }
+
   /** Renders sample `index` unless it exists. ms = 0: it existed (skipped). */
   async renderIndex(index: number): Promise<{ ms: number; repairs: number }> {
     const { config } = this.o;
@@ -364,6 +366,7 @@ export class ShardRunner {
     const step = { key: 'launch' };
     for (let attempt = 1; ; attempt++) {
       try {
+        if (config.olat) return await this.renderOlat(plan, step);
         const res = await renderOneSample(plan, {
           config,
           samplesDir: this.o.samplesDir,

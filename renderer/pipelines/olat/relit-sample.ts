@@ -24,7 +24,7 @@ import { lightingWeights, type Rig } from '../../core/rig.js';
 import type { EnvImage } from '../../core/latlong.js';
 import { encodeLightings, float32LE, ENCODING_FILES } from '../../dataset/encodings.js';
 import { SAMPLE_JSON, SAMPLES_DIR, listFiles } from '../../dataset/layout.js';
-import { SampleRecordSchema, writeRecord, type CameraRecord, type SampleLightingEntry, type SampleRecord } from '../../dataset/records.js';
+import { SampleRecordSchema, writeRecord, type CameraRecord, type HeadParamsRecord, type SampleLightingEntry, type SampleRecord } from '../../dataset/records.js';
 import { buildSampleRecord, lightingEntry } from '../../dataset/sample-record.js';
 import { sampleId } from '../batch/plan.js';
 import { expandCovered, type OlatStack } from './stack-io.js';
@@ -225,7 +225,7 @@ export async function writeRelitTriplet(
   index: number,
   seed: number,
   triplet: LightingTriplet,
-  ctx: { stack: OlatStack; stackFile: string | null; rig: Rig; relighter: Relighter; headRadius: number; loadMap: (id: string) => EnvImage; cacheRoot?: string },
+  ctx: { stack: OlatStack; stackFile: string | null; rig: Rig; relighter: Relighter; headRadius: number; loadMap: (id: string) => EnvImage; cacheRoot?: string; headParams?: HeadParamsRecord },
   /** Weights and relit images of [L_i, L_j, L_k] computed by the caller (batching many samples per pass). */
   precomputed?: { weights: Float32Array[]; relit: Float32Array[] },
 ): Promise<SampleRecord> {
@@ -258,7 +258,7 @@ export async function writeRelitTriplet(
       index,
       id,
       seed,
-      head: { ref, id: headId, name, contentHash, license, attribution },
+      head: { ref, id: headId, name, contentHash, license, attribution, ...(ctx.headParams ? { params: ctx.headParams } : {}) },
       drawnCamera: orbit as object,
       camera: resolved as CameraRecord,
       augment: { applied: false },
