@@ -63,9 +63,16 @@ export interface ExpressionPlan {
 /** The draws of an animation over `durationS` (every phase drawn even when given, so one given phase does not shift the rest). */
 export function planExpressions(a: ExpressionAnimation, seed: number, durationS: number): ExpressionPlan {
   const rng = Rng.forSample(seed, 0, 'sequence-expressions');
-  const phasesDeg = a.curves.map((c) => {
+  const drawn = a.curves.map((c) => {
     const r = rng.uniform(0, 360);
     return c.phaseDeg ?? r;
+  });
+  // A right-side shape moves with its left twin (same frequency, no phase given): faces are
+  // mostly symmetric, and independent phases made lopsided smiles and brows.
+  const phasesDeg = a.curves.map((c, i) => {
+    if (c.phaseDeg !== undefined || !c.shape.endsWith('_R')) return drawn[i];
+    const twin = a.curves.findIndex((d) => d.shape === `${c.shape.slice(0, -2)}_L` && d.frequencyHz === c.frequencyHz);
+    return twin >= 0 ? drawn[twin] : drawn[i];
   });
   const blinksS: number[] = [];
   if (a.blinks && a.blinks.perMinute > 0) {
