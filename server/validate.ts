@@ -3,6 +3,7 @@
 // heads and maps inside the configured asset roots, so a request cannot make the server open
 // arbitrary files.
 import fs from 'node:fs';
+import { isIctRef } from '../renderer/assets/ict/params.js';
 import path from 'node:path';
 import { BatchConfigSchema, contentConfig, type BatchConfig } from '../renderer/pipelines/batch/config.js';
 import { checkBatchAssets } from '../renderer/pipelines/batch/run.js';
@@ -82,10 +83,13 @@ export async function validateSubmission(body: unknown, opts: { assetRoots: stri
   }
   const config = parsed.data;
   const issues: FieldIssue[] = [];
+  // Generated heads (procedural draws, ICT identities) read no path from the request.
+  const generated = (h: string) => h === 'procedural' || h.startsWith('procedural:') || isIctRef(h);
   config.heads.forEach((h, i) => {
-    if (h !== 'procedural' && !assetAllowed(h, opts.assetRoots)) issues.push({ path: `config.heads.${i}`, message: `"${h}" is not inside the server's asset roots (${opts.assetRoots.join(', ')})` });
+    if (generated(h)) return;
+    if (!assetAllowed(h, opts.assetRoots)) issues.push({ path: `config.heads.${i}`, message: `"${h}" is not inside the server's asset roots (${opts.assetRoots.join(', ')})` });
     // A descriptor inside the roots may still name files anywhere (baseDir, maps, glTF buffers).
-    else if (h !== 'procedural') {
+    else {
       let named: string[] = [];
       try {
         named = headDescriptorFiles(h);

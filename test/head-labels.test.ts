@@ -10,7 +10,7 @@ import { SHARED_ASSETS, resolveAssetPath } from '../renderer/io/asset-roots.js';
 import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { SEGMENTATION_LABELS, labelId } from '../renderer/core/labels.js';
 import { HeadDescriptorSchema, resolveHead } from '../renderer/assets/head.js';
-import { generateProceduralHeadFiles } from '../renderer/assets/procedural-head/index.js';
+import { SHAPE_DRAWS, generateProceduralHeadFiles, proceduralRef, sampleProceduralParams } from '../renderer/assets/procedural-head/index.js';
 import { landmarksRecord } from '../renderer/develop/landmarks.js';
 import { skipBecause } from './support/skip.js';
 import type { Renderer as RendererType } from '../renderer/engine/renderer.js';
@@ -26,6 +26,15 @@ async function labelImage(file: string | Buffer): Promise<{ data: Buffer; width:
   const data = await sharp(file).extractChannel(0).raw().toBuffer();
   return { data, width: meta.width!, height: meta.height!, channels: meta.channels! };
 }
+
+/** Drawn procedural people the checks also run on: two seeds and the two corners of the shape ranges (every parameter at its low / high end). */
+const corner = (end: 'lo' | 'hi') => Object.fromEntries(Object.entries(SHAPE_DRAWS).map(([k, d]) => [k, d[end]]));
+const PEOPLE = [
+  proceduralRef({ seed: 21, detail: 'low' }),
+  proceduralRef({ seed: 24, detail: 'low' }),
+  proceduralRef({ seed: 3, detail: 'low', shape: corner('lo') }),
+  proceduralRef({ seed: 3, detail: 'low', shape: corner('hi') }),
+];
 
 function counts(data: Uint8Array): Map<number, number> {
   const c = new Map<number, number>();
@@ -59,6 +68,23 @@ describe('head label maps (no browser)', function () {
     }
     expect(lx / ln).to.be.greaterThan(img.width / 2);
     expect(rx / rn).to.be.lessThan(img.width / 2);
+  });
+
+  it('procedural people (two seeds, the corners of the shape ranges): every class, both sides in balance, landmarks on their own sides', async function () {
+    for (const ref of PEOPLE) {
+      const f = await generateProceduralHeadFiles({ params: sampleProceduralParams(JSON.parse(ref.slice('procedural:'.length))) });
+      const img = await labelImage(f.files['labels.png']);
+      const c = counts(img.data);
+      for (const id of c.keys()) expect(KNOWN.has(id), `${ref} id ${id}`).to.equal(true);
+      for (const n of ['skin', 'nose', 'left_brow', 'right_brow', 'left_ear', 'right_ear', 'upper_lip', 'lower_lip', 'neck']) expect(c.get(labelId(n)) ?? 0, `${ref} ${n}`).to.be.greaterThan(100);
+      for (const [l, r] of [['left_brow', 'right_brow'], ['left_ear', 'right_ear']]) {
+        expect(c.get(labelId(l))! / c.get(labelId(r))!, `${ref} ${l}/${r}`).to.be.within(0.9, 1.1);
+      }
+      const lm = JSON.parse(f.files['head.json'].toString()).landmarks as number[][];
+      expect(lm).to.have.length(68);
+      for (let i = 36; i <= 41; i++) expect(lm[i][0], `${ref} landmark ${i}`).to.be.lessThan(0);
+      for (let i = 42; i <= 47; i++) expect(lm[i][0], `${ref} landmark ${i}`).to.be.greaterThan(0);
+    }
   });
 
   it('procedural: the descriptor names labels.png and 68 landmarks that resolve', async function () {
@@ -107,7 +133,7 @@ describe('head label maps and landmarks: rendered (real Chromium + WebGL)', func
   });
 
   /** A frontal render of `head`: the checks of the brief; returns what it measured for the log. */
-  async function frontal(head: string, minClasses: number): Promise<{ classes: string[]; maxDepthErrorMm: number }> {
+  async function frontal(head: string, minClasses: number, distance = 0.6): Promise<{ classes: string[]; maxDepthErrorMm: number }> {
     const { parseSampleSpec } = await import('../renderer/core/spec.js');
     const { getPass } = await import('../renderer/develop/passes/index.js');
     const S = 256;
@@ -115,7 +141,7 @@ describe('head label maps and landmarks: rendered (real Chromium + WebGL)', func
       head,
       width: S,
       height: S,
-      camera: { yawDeg: 0, pitchDeg: 0, distance: 0.6, fovYDeg: 25 },
+      camera: { yawDeg: 0, pitchDeg: 0, distance, fovYDeg: 25 },
       lighting: { environment: [{ map: 'builtin:studio', intensity: 1 }] },
       passes: ['beauty', 'mask', 'depth', 'segmentation'],
       render: { envVisibility: false },
@@ -200,6 +226,16 @@ describe('head label maps and landmarks: rendered (real Chromium + WebGL)', func
   it('procedural, frontal: every covered pixel labelled, >= 6 classes, sides right, 68 landmarks on the surface', async function () {
     const r = await frontal('procedural', 6);
     console.log(`      procedural: ${r.classes.length} classes (${r.classes.join(', ')}), landmark depth error <= ${r.maxDepthErrorMm.toFixed(2)} mm`);
+  });
+
+  it('procedural people (two seeds, the corners of the shape ranges), frontal: the same checks', async function () {
+    const rows: string[] = [];
+    for (const ref of PEOPLE) {
+      // A little farther: the largest corner (0.3 m crown to neck) fills the frame at 0.6 m.
+      const r = await frontal(ref, 6, 0.7);
+      rows.push(`${ref.length > 60 ? `${ref.slice(0, 57)}...` : ref}: ${r.classes.length} classes, landmark depth error <= ${r.maxDepthErrorMm.toFixed(2)} mm`);
+    }
+    console.log(`      ${rows.join('\n      ')}`);
   });
 
   it('Lee Perry-Smith, frontal: every covered pixel labelled, >= 7 classes, sides right, 68 landmarks on the surface', async function () {

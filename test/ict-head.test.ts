@@ -73,7 +73,7 @@ describe('ICT head source: options and schema (no files)', function () {
     const p1 = planSample(c, 1);
     expect(p0.head).to.match(/^ict:\{/);
     expect(p0.head).to.not.equal(p1.head);
-    expect(p0.headParams?.identity).to.have.length(100);
+    expect((p0.headParams as { identity?: number[] } | undefined)?.identity).to.have.length(100);
     expect(p0.lightings[0].spec.head).to.equal(p0.head);
     expect(planSample(c, 0)).to.deep.equal(p0);
   });
@@ -128,13 +128,14 @@ describe('ICT head source: eyes, records, fallback (no files)', function () {
   });
 
   it("fallback: 'procedural' is taken only without the model files", function () {
-    expect(ictRef({ fallback: 'procedural' }, () => false)).to.equal('procedural');
+    expect(ictRef({ fallback: 'procedural' }, () => false)).to.equal('procedural:{}');
+    expect(ictRef({ fallback: 'procedural', seed: 5 }, () => false)).to.equal('procedural:5');
     expect(ictRef({ fallback: 'procedural', sigma: 0.5 }, () => true)).to.equal('ict:{"sigma":0.5}');
     expect(ictRef({ sigma: 0.5 }, () => false)).to.equal('ict:{"sigma":0.5}'); // no fallback: the render names the missing file
     const c = parseBatchConfig({ heads: [{ source: 'ict', fallback: 'procedural', textureSize: 512 }] });
-    expect(c.heads[0]).to.equal(HAVE_ICT ? 'ict:{"textureSize":512}' : 'procedural');
+    expect(c.heads[0]).to.equal(HAVE_ICT ? 'ict:{"textureSize":512}' : 'procedural:{}');
     const d = parseBatchConfig(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'scenes', 'default.json'), 'utf8')));
-    expect(d.heads[0]).to.equal(HAVE_ICT ? 'ict:{"textureSize":512}' : 'procedural');
+    expect(d.heads[0]).to.equal(HAVE_ICT ? 'ict:{"textureSize":512}' : 'procedural:{}');
   });
 });
 

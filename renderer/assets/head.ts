@@ -9,7 +9,7 @@ import { canonicalMatrix } from '../core/frame.js';
 import type { PageHead, Vec3 } from '../core/protocol.js';
 import { PROJECT_ROOT } from '../io/paths.js';
 import { resolveAssetPath } from '../io/asset-roots.js';
-import { ensureProceduralHead } from './procedural-head/index.js';
+import { ensureProceduralHead, isProceduralDrawRef, parseProceduralRef, sampleProceduralParams, type ProceduralHeadParams } from './procedural-head/index.js';
 import { ensureIctHead, isIctRef, parseIctRef, type IctHeadParams } from './ict/index.js';
 import { formatZodIssues, readJsonFile } from '../io/json-file.js';
 import { checkMeshGeometry, gltfExternalFiles } from './mesh-check.js';
@@ -99,6 +99,8 @@ export interface ResolvedHead {
   labelFiles?: { head?: string; parts: Record<number, string> };
   /** What an ICT head reference drew (every weight), for the sample's metadata. */
   ictParams?: IctHeadParams;
+  /** What a procedural-person reference drew (shape and skin), for the sample's metadata. */
+  proceduralParams?: ProceduralHeadParams;
   /** sha256 over the descriptor and every file it names. */
   contentHash: string;
   specularMapMean: number | null;
@@ -191,16 +193,28 @@ export function headDescriptorFiles(ref: string, opts: { cwd?: string } = {}): s
   return out;
 }
 
+/** The drawn parameters a resolved head carries (sample.json head.params), if any. */
+export function headParamsOf(h: Pick<ResolvedHead, 'ictParams' | 'proceduralParams'>): IctHeadParams | ProceduralHeadParams | undefined {
+  return h.ictParams ?? h.proceduralParams;
+}
+
 /**
- * Resolves a head reference: 'procedural' (built-in), 'ict' / 'ict:<seed>' / 'ict:{options}' (a drawn
- * ICT Face Model identity, renderer/assets/ict/), a folder with head.json, or a path to a
- * descriptor file. Relative paths resolve against `cwd` then the project root.
+ * Resolves a head reference: 'procedural' (the built-in mannequin), 'procedural:<seed>' /
+ * 'procedural:{options}' (a drawn procedural person, renderer/assets/procedural-head/params.ts),
+ * 'ict' / 'ict:<seed>' / 'ict:{options}' (a drawn ICT Face Model identity, renderer/assets/ict/),
+ * a folder with head.json, or a path to a descriptor file. Relative paths resolve against `cwd`
+ * then the project root.
  */
 export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?: string } = {}): Promise<ResolvedHead> {
   let target = ref;
   let ictParams: IctHeadParams | undefined;
+  let proceduralParams: ProceduralHeadParams | undefined;
   if (ref === 'procedural' || ref === 'builtin:procedural') {
     target = await ensureProceduralHead(opts.cacheRoot ?? path.join(PROJECT_ROOT, 'output', '.cache'));
+  } else if (isProceduralDrawRef(ref)) {
+    // 'procedural:<seed>' or 'procedural:{options}' (seed 0 without one): a drawn person, built and cached.
+    proceduralParams = sampleProceduralParams(parseProceduralRef(ref));
+    target = await ensureProceduralHead(opts.cacheRoot ?? path.join(PROJECT_ROOT, 'output', '.cache'), { params: proceduralParams });
   } else if (isIctRef(ref)) {
     // 'ict' (seed 0), 'ict:<seed>' or 'ict:{options}': a drawn ICT identity, built and cached.
     const r = await ensureIctHead(parseIctRef(ref), { cacheRoot: opts.cacheRoot ?? path.join(PROJECT_ROOT, 'output', '.cache') });
@@ -265,6 +279,7 @@ export async function resolveHead(ref: string, opts: { cwd?: string; cacheRoot?:
     files,
     ...(Object.keys(partFiles).length ? { partFiles } : {}),
     ...(ictParams ? { ictParams } : {}),
+    ...(proceduralParams ? { proceduralParams } : {}),
     ...(labelRoles.length ? { labelFiles: { ...(labelHead ? { head: labelHead } : {}), parts: labelParts } } : {}),
     contentHash: hash.digest('hex'),
     specularMapMean,

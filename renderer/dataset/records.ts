@@ -15,6 +15,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { formatZodIssues } from '../core/validation.js';
 import { readJsonFile, writeJsonFileAtomic } from '../io/json-file.js';
+import { SHAPE_DRAWS, type ProceduralShape } from '../assets/procedural-head/params.js';
 
 /** The dataset format this checkout writes and reads (sample.json, meta.json, frame.json, batch.json). */
 export const DATASET_FORMAT_VERSION = 2;
@@ -74,12 +75,17 @@ export const EncodingsRecordSchema = z
 
 const unit = num.min(0).max(1);
 
+/** A drawn skin (renderer/assets/skin-model.ts drawSkinParams; the ICT and the procedural heads draw the same). */
+export const SkinParamsRecordSchema = z
+  .object({ tone: unit, haemoglobin: num, pheomelanin: unit, freckles: unit, browDarkness: unit, browDensity: unit, oiliness: unit, lashDarkness: unit, noiseSeed: int.min(0) })
+  .strict();
+
 /**
- * What a drawn head was made of (sample.json head.params; renderer/assets/ict/params.ts
- * IctHeadParams): every identity weight, the expression (kind and non-zero shape weights, gaze and
- * blink included), the skin and iris draws. Rebuilds the head exactly with the generator version.
+ * What a drawn ICT head was made of (renderer/assets/ict/params.ts IctHeadParams): every identity
+ * weight, the expression (kind and non-zero shape weights, gaze and blink included), the skin and
+ * iris draws. Rebuilds the head exactly with the generator version.
  */
-export const HeadParamsRecordSchema = z
+export const IctHeadParamsRecordSchema = z
   .object({
     source: z.literal('ict'),
     generator: int.min(1),
@@ -92,13 +98,34 @@ export const HeadParamsRecordSchema = z
     expressions: z.record(z.string(), unit),
     gaze: z.object({ horizontal: num, vertical: num }).strict(),
     blink: unit,
-    skin: z
-      .object({ tone: unit, haemoglobin: num, pheomelanin: unit, freckles: unit, browDarkness: unit, browDensity: unit, oiliness: unit, lashDarkness: unit, noiseSeed: int.min(0) })
-      .strict(),
+    skin: SkinParamsRecordSchema,
     eyes: z.object({ colour: z.enum(['brown', 'hazel', 'green', 'blue', 'grey']), iris: unit, pupil: unit, noiseSeed: int.min(0) }).strict(),
     textureSize: int.positive(),
   })
   .strict();
+
+/**
+ * What a drawn procedural person was made of (renderer/assets/procedural-head/params.ts
+ * ProceduralHeadParams): every shape parameter (SHAPE_DRAWS, plus the dimorphism latent) and the
+ * skin. Rebuilds the head exactly with the generator version.
+ */
+export const ProceduralHeadParamsRecordSchema = z
+  .object({
+    source: z.literal('procedural'),
+    generator: int.min(1),
+    seed: int.min(0),
+    detail: z.enum(['low', 'high']),
+    shape: z.object({ dimorphism: unit, ...Object.fromEntries(Object.keys(SHAPE_DRAWS).map((k) => [k, num])) } as Record<keyof ProceduralShape, typeof num>).strict(),
+    shapeRedraws: int.min(0),
+    skin: SkinParamsRecordSchema,
+  })
+  .strict();
+
+/**
+ * What a drawn head was made of (sample.json head.params), by `source`: an ICT identity
+ * (IctHeadParamsRecordSchema) or a procedural person (ProceduralHeadParamsRecordSchema).
+ */
+export const HeadParamsRecordSchema = z.discriminatedUnion('source', [IctHeadParamsRecordSchema, ProceduralHeadParamsRecordSchema]);
 
 export const SampleHeadRecordSchema = z
   .object({
@@ -108,7 +135,7 @@ export const SampleHeadRecordSchema = z
     contentHash: z.string().min(1),
     license: z.string().nullable(),
     attribution: z.string().nullable(),
-    /** drawn heads (ICT identities) only: every weight of the draw */
+    /** drawn heads (ICT identities, procedural people) only: every weight of the draw */
     params: HeadParamsRecordSchema.optional(),
   })
   .strict();
@@ -257,6 +284,8 @@ export type CameraRecord = z.infer<typeof CameraRecordSchema>;
 export type EncodingsRecord = z.infer<typeof EncodingsRecordSchema>;
 export type SampleHeadRecord = z.infer<typeof SampleHeadRecordSchema>;
 export type HeadParamsRecord = z.infer<typeof HeadParamsRecordSchema>;
+export type IctHeadParamsRecord = z.infer<typeof IctHeadParamsRecordSchema>;
+export type ProceduralHeadParamsRecord = z.infer<typeof ProceduralHeadParamsRecordSchema>;
 export type SampleLightingEntry = z.infer<typeof SampleLightingEntrySchema>;
 export type SampleRecord = z.infer<typeof SampleRecordSchema>;
 export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;

@@ -1,9 +1,9 @@
 // Skin-tone bins of a dataset, owned once: the ITA (individual typology angle) bins the dataset
 // card's histogram uses (renderer/pipelines/batch/finalize.ts) and the server's sample index and
-// filters (server/dataset-index.ts), and the ITA of a recorded ICT skin draw (sample.json
-// head.params.skin) computed the way the card does (cheek albedo -> CIE L*a*b* -> ITA).
-import { cheekAlbedo, itaDeg } from '../assets/ict/skin.js';
-import type { IctSkinParams } from '../assets/ict/params.js';
+// filters (server/dataset-index.ts), and the ITA of a recorded skin draw (sample.json
+// head.params.skin: an ICT identity's or a procedural person's, drawn with the same model,
+// renderer/assets/skin-model.ts) computed the way the card does (cheek albedo -> CIE L*a*b* -> ITA).
+import { skinIta, type SkinPigments } from '../assets/skin-model.js';
 
 export interface ItaBin {
   /** lower bound, degrees (inclusive; -Infinity for the last bin) */
@@ -33,16 +33,20 @@ export function itaBin(ita: number): ItaBin | null {
 }
 
 /**
- * ITA (degrees) of a recorded skin draw (sample.json head.params.skin), or null when `skin` is not
- * one (absent, or without finite tone / pheomelanin / haemoglobin): the same cheek albedo the
- * card's histogram uses.
+ * ITA (degrees) of a recorded skin draw (sample.json head.params.skin of an ICT identity or a
+ * procedural person), or null when `skin` is not one (absent, or without finite tone /
+ * pheomelanin / haemoglobin): the same cheek albedo the card's histogram uses.
  */
 export function itaOfSkin(skin: unknown): number | null {
   if (!skin || typeof skin !== 'object') return null;
-  const s = skin as Partial<Record<keyof IctSkinParams, unknown>>;
+  const s = skin as Partial<Record<keyof SkinPigments, unknown>>;
   const fin = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   if (!fin(s.tone) || !fin(s.pheomelanin) || !fin(s.haemoglobin)) return null;
-  const [r, g, b] = cheekAlbedo(s as IctSkinParams);
-  const v = itaDeg(r, g, b);
+  const v = skinIta({ tone: s.tone, pheomelanin: s.pheomelanin, haemoglobin: s.haemoglobin });
   return Number.isFinite(v) ? v : null;
+}
+
+/** ITA (degrees) of a sample's recorded head draw (sample.json head.params, any source), or null without a skin. */
+export function itaOfHeadParams(params: unknown): number | null {
+  return params && typeof params === 'object' ? itaOfSkin((params as { skin?: unknown }).skin) : null;
 }

@@ -9,7 +9,7 @@ import { runBatch } from '../../renderer/pipelines/batch/run.js';
 import { OLAT_PASSES } from '../../renderer/pipelines/batch/olat-schema.js';
 import { type BenchContext, type Section, type SectionResult, type Table } from './lib.js';
 
-const SIZE = 256;
+const SIZE = 128;
 
 function base(name: string, samples: number): BatchConfigInput {
   return {
@@ -48,12 +48,12 @@ export const olatModeSection: Section = {
     rows.push({ label: 'direct rendering', ...direct });
     for (const perPose of [1, 4, 16, 64]) {
       const samples = Math.max(4, perPose);
-      const r = await timed(ctx, `olat-${perPose}`, { ...base(`olat-${perPose}`, samples), olat: { rig: 'olat114', lightingsPerPose: perPose } });
+      const r = await timed(ctx, `olat-${perPose}`, { ...base(`olat-${perPose}`, samples), olat: { rig: 'olat114', lightingsPerPose: perPose, shadowMapSize: 512 } });
       rows.push({ label: `OLAT mode, ${perPose} per pose (${samples / perPose} pose${samples / perPose > 1 ? 's' : ''})`, ...r });
     }
     const d = direct.samples / direct.wallS;
     const table: Table = {
-      title: `Triplet samples at ${SIZE}×${SIZE} (${OLAT_PASSES.join(', ')}), procedural head, olat114 rig (1024² shadow maps), one worker, empty caches`,
+      title: `Triplet samples at ${SIZE}×${SIZE} (${OLAT_PASSES.join(', ')}), procedural head, olat114 rig (512² shadow maps), one worker, empty caches`,
       columns: ['run', 'samples', 'wall (s)', 'samples/s', 'vs direct'],
       rows: rows.map((r) => {
         const sps = r.samples / r.wallS;

@@ -138,12 +138,24 @@ export function ictModelPresent(dir = defaultIctDir()): boolean {
   return fs.existsSync(path.join(dir, `${ICT_NEUTRAL_FILE}.gz`));
 }
 
-function fallBack(fallback: string): string {
+/**
+ * The fallback reference of ICT options without the model files: a procedural person
+ * ('procedural:<seed>', renderer/assets/procedural-head/params.ts) with the same seed and skin
+ * options, so it draws the same skin the ICT identity would have; without a seed
+ * 'procedural:{...}' (the batch then draws a new person per sample, like an unseeded ICT entry).
+ * The form is the one procedural-head proceduralRef gives (defaults left out, sorted keys).
+ */
+function fallBack(fallback: 'procedural', o: IctOptions): string {
   if (!warnedFallback) {
     warnedFallback = true;
     process.stderr.write(`ICT face model not found at ${defaultIctDir()}: the config's ICT heads fall back to the ${fallback} head (fallback: "${fallback}"; README "ICT identities")\n`);
   }
-  return fallback;
+  const out: Record<string, unknown> = {};
+  if (o.seed !== undefined) out.seed = o.seed;
+  if (stableStringify(o.skin) !== stableStringify(IctSkinSchema.parse({}))) out.skin = o.skin;
+  const keys = Object.keys(out);
+  if (keys.length === 1 && keys[0] === 'seed') return `${fallback}:${o.seed}`;
+  return `${fallback}:${stableStringify(out)}`;
 }
 
 // ---- head references ----
@@ -188,12 +200,13 @@ export function stableStringify(v: unknown): string {
 /**
  * The canonical reference of options (defaults left out, so refs stay short). With
  * `fallback: 'procedural'` (a config entry's option) and no ICT model files (`present()` false),
- * the fallback reference instead, said once on stderr.
+ * the fallback reference instead, a procedural person of the same seed and skin options
+ * ('procedural:<seed>'; 'procedural:{}' without a seed: one per sample), said once on stderr.
  */
 export function ictRef(opts: IctOptionsInput & { fallback?: 'procedural' }, present: () => boolean = () => ictModelPresent()): string {
   const { fallback, ...rest } = opts;
-  if (fallback && !present()) return fallBack(fallback);
   const full = IctOptionsSchema.parse(rest);
+  if (fallback && !present()) return fallBack(fallback, full);
   const defaults = IctOptionsSchema.parse({});
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(full)) {

@@ -18,49 +18,10 @@ import type { IctModel } from './model.js';
 import { ICT_MATERIAL_PARTS, ICT_RANGES } from './mesh.js';
 import type { IctEyeParams, IctIrisColour, IctSkinParams } from './params.js';
 
-// ---- colour science helpers ----
-
-/** CIE L*a*b* (D65) of a linear sRGB colour. */
-export function linearRgbToLab(r: number, g: number, b: number): [number, number, number] {
-  const X = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
-  const Y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  const Z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116);
-  const fx = f(X);
-  const fy = f(Y);
-  const fz = f(Z);
-  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
-}
-
-/** Individual typology angle (deg) of a linear sRGB colour: atan((L* - 50) / b*). */
-export function itaDeg(r: number, g: number, b: number): number {
-  const [L, , bb] = linearRgbToLab(r, g, b);
-  return (Math.atan2(L - 50, bb) * 180) / Math.PI;
-}
-
-const BASE = [0.86, 0.74, 0.66];
-const K_EU = [0.32, 0.52, 0.8];
-const K_PHEO = [0.05, 0.18, 0.45];
-const K_HB = [0.03, 0.42, 0.32];
-
-/** Melanin concentration of a tone parameter (0..1). */
-export function melaninOf(tone: number): number {
-  // The floor keeps tone 0 at ITA ~69 deg (Fitzpatrick I, the top of measured ranges), not paper-white.
-  return 0.3 + 6.82 * Math.pow(clamp01(tone), 1.6);
-}
-
-/** Linear albedo of skin with melanin M, pheomelanin share p and haemoglobin H. */
-export function pigmentAlbedo(M: number, p: number, H: number, out: number[] = [0, 0, 0]): number[] {
-  const eu = M * (1 - 0.35 * p);
-  const ph = M * 0.35 * p + 0.25 * p;
-  for (let c = 0; c < 3; c++) out[c] = BASE[c] * Math.exp(-(eu * K_EU[c] + ph * K_PHEO[c] + H * K_HB[c]));
-  return out;
-}
-
-/** The cheek albedo of a skin draw (what the ITA statistics use). */
-export function cheekAlbedo(s: IctSkinParams): number[] {
-  return pigmentAlbedo(melaninOf(s.tone), s.pheomelanin, 0.6 * s.haemoglobin);
-}
+// The pigment model and the colour science helpers are shared with the procedural people
+// (renderer/assets/skin-model.ts); re-exported here for this module's users.
+import { cheekAlbedo, melaninOf, pigmentAlbedo } from '../skin-model.js';
+export { cheekAlbedo, itaDeg, linearRgbToLab, melaninOf, pigmentAlbedo } from '../skin-model.js';
 
 // ---- the position map (once per model and size) ----
 

@@ -1,4 +1,8 @@
-// Procedural head: the built-in default head and fast test fixture.
+// Procedural head: the built-in default head and fast test fixture, and procedural people.
+//
+// Plain 'procedural' is one fixed mannequin. 'procedural:<seed>' / 'procedural:{json}' draw a
+// person (params.ts: shape proportions within adult ranges, a skin from the pigment model the ICT
+// identities use), built the same way from its drawn shape and skin and cached per draw.
 //
 // Project code builds a smooth, mannequin-like head (skull, face, jaw, nose,
 // closed eyes, lips, ears, short neck) plus skin textures, and writes them to
@@ -26,15 +30,18 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 //
-// Modules: options.ts (version, detail levels), noise.ts (helpers, deterministic noise),
-// shape.ts (signed distance + facial relief), layout.ts (the painted lip/brow/lash curves),
+// Modules: options.ts (version, detail levels), params.ts (the people: draw, options, refs),
+// noise.ts (helpers, deterministic noise), shape.ts (signed distance + facial relief),
+// layout.ts (the painted lip/brow/lash curves),
 // mesh.ts, textures.ts, labels.ts (labels.png: semantic parsing), landmarks.ts (the 68
 // landmarks in head.json); this file writes the head folder (files in memory, cache folder
 // under `${cacheRoot}/heads/`).
 
 import sharp from 'sharp';
 import { encodeGlb } from '../../io/gltf-write.js';
-import { DETAILS, PROCEDURAL_HEAD_GENERATOR_VERSION, PROCEDURAL_HEAD_ID, resolveOptions, type ProceduralDetail, type ProceduralHeadOptions } from './options.js';
+import { DETAILS, PROCEDURAL_HEAD_GENERATOR_VERSION, PROCEDURAL_HEAD_ID, resolveOptions, type ProceduralDetail, type ProceduralHeadOptions, type ResolvedProceduralOptions } from './options.js';
+import { PROCEDURAL_PERSON_GENERATOR_VERSION } from './params.js';
+import { stableStringify } from '../ict/params.js';
 import { buildProceduralHeadMesh, type ProceduralHeadMesh } from './mesh.js';
 import { buildProceduralHeadTextures } from './textures.js';
 import { proceduralLandmarks, type Vec3 } from './landmarks.js';
@@ -44,20 +51,46 @@ export { buildProceduralHeadMesh, type ProceduralHeadMesh } from './mesh.js';
 export { buildProceduralHeadTextures, type ProceduralHeadTextures } from './textures.js';
 export { proceduralLandmarks } from './landmarks.js';
 export { proceduralLabel, PROCEDURAL_LABEL_IDS } from './labels.js';
+export { NEUTRAL_SHAPE, compileShape, type HeadShape } from './shape.js';
+export {
+  NEUTRAL_SHAPE_PARAMS,
+  PROCEDURAL_PERSON_GENERATOR_VERSION,
+  ProceduralOptionsSchema,
+  SHAPE_DRAWS,
+  isProceduralDrawRef,
+  parseProceduralRef,
+  planProceduralHead,
+  proceduralIpdM,
+  proceduralRef,
+  sampleProceduralParams,
+  type ProceduralHeadParams,
+  type ProceduralOptions,
+  type ProceduralOptionsInput,
+  type ProceduralShape,
+} from './params.js';
 
 export const HEAD_FILES = ['head.json', 'head.glb', 'albedo.png', 'normal.png', 'specular.png', 'roughness.png', 'labels.png'] as const;
 export type HeadFileName = (typeof HEAD_FILES)[number];
 
-const landmarkMemo = new Map<ProceduralDetail, Vec3[]>();
+const landmarkMemo = new Map<string, Vec3[]>();
 
-/** The 68 landmarks of a detail level's mesh (GLB coordinates), memoised per level. */
-function landmarksFor(detail: ProceduralDetail, mesh?: ProceduralHeadMesh): Vec3[] {
-  let lm = landmarkMemo.get(detail);
+/** The 68 landmarks of a head's mesh (GLB coordinates), memoised per head (the last few people). */
+function landmarksFor(o: ResolvedProceduralOptions, mesh?: ProceduralHeadMesh): Vec3[] {
+  const key = proceduralHeadHash(o);
+  let lm = landmarkMemo.get(key);
   if (!lm) {
-    lm = proceduralLandmarks(mesh ?? buildProceduralHeadMesh({ detail }));
-    landmarkMemo.set(detail, lm);
+    lm = proceduralLandmarks(mesh ?? buildProceduralHeadMesh(o));
+    landmarkMemo.set(key, lm);
+    // The mannequin's levels stay; drawn people are kept only while they are recent.
+    const people = [...landmarkMemo.keys()].filter((k) => k.startsWith('p'));
+    if (people.length > 8) landmarkMemo.delete(people[0]);
   }
   return lm;
+}
+
+/** The identity of a drawn person: its shape (the same shape under another skin is the same person). */
+function shapeHash(o: ResolvedProceduralOptions): string {
+  return createHash('sha256').update(stableStringify({ person: PROCEDURAL_PERSON_GENERATOR_VERSION, shape: o.params?.shape })).digest('hex').slice(0, 12);
 }
 
 /**
@@ -66,10 +99,12 @@ function landmarksFor(detail: ProceduralDetail, mesh?: ProceduralHeadMesh): Vec3
  * already built).
  */
 export function proceduralHeadDescriptor(opts?: ProceduralHeadOptions, mesh?: ProceduralHeadMesh) {
-  const { detail } = resolveOptions(opts);
+  const o = resolveOptions(opts);
+  const p = o.params;
   return {
-    id: PROCEDURAL_HEAD_ID,
-    name: 'Procedural head (project code)',
+    // A drawn person's id names its shape (renderer/dataset/identity.ts: the identity of non-ICT heads is their id).
+    id: p ? `procedural-person-${shapeHash(o)}` : PROCEDURAL_HEAD_ID,
+    name: p ? `Procedural person (project code), seed ${p.seed}` : 'Procedural head (project code)',
     version: 1,
     mesh: 'head.glb',
     maps: { albedo: 'albedo.png', normal: 'normal.png', specular: 'specular.png', roughness: 'roughness.png' },
@@ -84,21 +119,27 @@ export function proceduralHeadDescriptor(opts?: ProceduralHeadOptions, mesh?: Pr
     // from the shape's primitives; the closed eyes are lids (skin).
     labels: { default: 'skin', map: 'labels.png' },
     // The 68 Multi-PIE landmarks (landmarks.ts), on this mesh, in its own coordinates.
-    landmarks: landmarksFor(detail, mesh),
+    landmarks: landmarksFor(o, mesh),
     license: 'CC0-1.0 (generated by project code)',
     attribution: 'Procedural head generated by virtual-light-stage',
   };
 }
 
-/** Short hash of the generator version and options; names the cache folder. */
+/** Short hash of the generator version and options (a drawn person's: and every drawn value); names the cache folder. */
 export function proceduralHeadHash(opts?: ProceduralHeadOptions): string {
   const o = resolveOptions(opts);
-  const key = JSON.stringify({ generator: PROCEDURAL_HEAD_GENERATOR_VERSION, detail: o.detail, spec: DETAILS[o.detail] });
-  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+  if (!o.params) {
+    const key = JSON.stringify({ generator: PROCEDURAL_HEAD_GENERATOR_VERSION, detail: o.detail, spec: DETAILS[o.detail] });
+    return createHash('sha256').update(key).digest('hex').slice(0, 12);
+  }
+  const key = stableStringify({ generator: PROCEDURAL_HEAD_GENERATOR_VERSION, person: PROCEDURAL_PERSON_GENERATOR_VERSION, detail: o.detail, spec: DETAILS[o.detail], params: o.params });
+  return `p${createHash('sha256').update(key).digest('hex').slice(0, 15)}`;
 }
 
+/** `procedural-v1-<hash>` (the mannequin, per detail level) or `procedural-person-<hash>` (a drawn person). */
 export function proceduralHeadDirName(opts?: ProceduralHeadOptions): string {
-  return `${PROCEDURAL_HEAD_ID}-${proceduralHeadHash(opts)}`;
+  const h = proceduralHeadHash(opts);
+  return h.startsWith('p') ? `procedural-person-${h.slice(1)}` : `${PROCEDURAL_HEAD_ID}-${h}`;
 }
 
 export interface ProceduralHeadFiles {
@@ -115,6 +156,8 @@ export interface ProceduralHeadFiles {
     meshMs: number;
     texturesMs: number;
     encodeMs: number;
+    /** Drawn people: the mean linear albedo of the cheek texels (the ITA reference patch). */
+    cheekAlbedo?: number[];
   };
 }
 
@@ -140,7 +183,7 @@ export async function generateProceduralHeadFiles(opts?: ProceduralHeadOptions):
     indices: mesh.indices,
     materialName: 'skin',
     meshName: 'procedural-head',
-    generator: `virtual-light-stage procedural-head v${PROCEDURAL_HEAD_GENERATOR_VERSION}`,
+    generator: o.params ? `virtual-light-stage procedural-head v${PROCEDURAL_HEAD_GENERATOR_VERSION} person v${PROCEDURAL_PERSON_GENERATOR_VERSION}` : `virtual-light-stage procedural-head v${PROCEDURAL_HEAD_GENERATOR_VERSION}`,
   });
   const [albedo, normal, specular, roughness, labels] = await Promise.all([
     png(tex.albedo, tex.size, 3),
@@ -172,6 +215,7 @@ export async function generateProceduralHeadFiles(opts?: ProceduralHeadOptions):
       meshMs: t1 - t0,
       texturesMs: t2 - t1,
       encodeMs: t3 - t2,
+      ...(tex.cheek ? { cheekAlbedo: tex.cheek } : {}),
     },
   };
 }
@@ -210,7 +254,7 @@ export async function ensureProceduralHead(cacheRoot: string, opts?: ProceduralH
   return pending;
 }
 
-async function generateHeadDir(dir: string, o: { detail: ProceduralDetail }): Promise<string> {
+async function generateHeadDir(dir: string, o: ProceduralHeadOptions): Promise<string> {
   await fsp.mkdir(path.dirname(dir), { recursive: true });
   const generated = await generateProceduralHeadFiles(o);
   const tmp = `${dir}.tmp-${process.pid}`;

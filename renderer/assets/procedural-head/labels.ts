@@ -6,7 +6,7 @@
 // closed eyes are lids (skin): there is no eyeball. +X is the subject's left.
 
 import { labelId } from '../../core/labels.js';
-import { FACE_DY, headParts, noseRelief } from './shape.js';
+import { FACE_DY, NEUTRAL_SHAPE, headParts, noseRelief, type HeadShape } from './shape.js';
 import { mouthLineY } from './layout.js';
 
 export const PROCEDURAL_LABEL_IDS = {
@@ -39,20 +39,20 @@ export interface LabelRegions {
   brows: number;
 }
 
-/** Label id of a surface point (modelling frame, metres) with its painted regions. */
-export function proceduralLabel(x: number, yModel: number, z: number, r: LabelRegions): number {
+/** Label id of a surface point (modelling frame, metres) with its painted regions, on a head of shape `s` (default the mannequin). */
+export function proceduralLabel(x: number, yModel: number, z: number, r: LabelRegions, s: HeadShape = NEUTRAL_SHAPE): number {
   const ax = Math.abs(x);
   const y = yModel + FACE_DY;
-  if (r.lips >= 0.5) return y >= mouthLineY(ax) ? ID.upperLip : ID.lowerLip;
+  if (r.lips >= 0.5) return y >= mouthLineY(ax, s) ? ID.upperLip : ID.lowerLip;
   if (r.brows >= 0.5) return x > 0 ? ID.leftBrow : ID.rightBrow;
-  if (r.front >= 0.5 && y < 0.04 && noseRelief(x, yModel) >= noseMinRelief(y)) return ID.nose;
-  const p = headParts(x, yModel, z);
+  if (r.front >= 0.5 && y < 0.04 && noseRelief(x, yModel, s) >= noseMinRelief(y)) return ID.nose;
+  const p = headParts(x, yModel, z, s);
   const rest = Math.min(p.cranium, p.lowerFace, p.neck);
   // The ear shell (and its fillet up to half-way) where the ear is the nearest primitive.
   if (ax > 0.05 && p.ear < rest) return x > 0 ? ID.leftEar : ID.rightEar;
   // The neck: its cylinder is the nearest primitive, or the jaw plane cuts the lower face
   // (the underside of the jaw and chin, down to the throat).
   if (p.neck < Math.min(p.cranium, p.lowerFace)) return ID.neck;
-  if (p.lowerFace < p.cranium && p.jawPlane > p.loft && yModel < -0.06) return ID.neck;
+  if (p.lowerFace < p.cranium && p.jawPlane > p.loft && yModel < -0.06 - s.p.chinLength) return ID.neck;
   return ID.skin;
 }

@@ -12,7 +12,7 @@
 // subject's right, round the chin, to eye height on the left, in equal arc lengths.
 
 import { FACE_DY } from './shape.js';
-import { BROW_AX, LASH_AX, LIP_CORNER_AX, browCentreY, browHalfThickness, lashLineY, lowerLipY, mouthLineY, upperLipY } from './layout.js';
+import { browAx as browExtent, browCentreY, browHalfThickness, lashAx, lashLineY, lipCornerAx, lowerLipY, mouthLineY, upperLipY } from './layout.js';
 import type { ProceduralHeadMesh } from './mesh.js';
 
 export type Vec3 = [number, number, number];
@@ -265,22 +265,26 @@ export const roundLandmark = (p: readonly number[]): Vec3 => p.map((v) => Math.r
 
 /**
  * The 68 landmarks of the generated mesh, in its own (GLB) coordinates. The layout's face frame
- * (y = yModel + FACE_DY) becomes the GLB's by subtracting FACE_DY and the mesh's centring offset.
+ * (y = yModel + FACE_DY) becomes the GLB's by subtracting FACE_DY and the mesh's centring offset
+ * and scaling by the mesh's scale; the layout is the mesh's own shape's (mesh.shape).
  */
 export function proceduralLandmarks(mesh: ProceduralHeadMesh): Vec3[] {
   const P = mesh.positions;
   const I = mesh.indices;
+  const s = mesh.shape;
+  const k = mesh.scale;
   const dy = -FACE_DY - mesh.offset[1];
-  const at = (x: number, yFace: number): Vec3 => castFront(P, I, x, yFace + dy);
+  const at = (x: number, yFace: number): Vec3 => castFront(P, I, x * k, (yFace + dy) * k);
   const pts: Vec3[] = new Array(68);
 
   // Eyes (36-41 right, 42-47 left): closed lids, the lids meet on the lash line; corners where
   // the painted line fades to half (|t| = 0.93 of its half-length).
+  const LASH_AX = lashAx(s);
   const mid = (LASH_AX[0] + LASH_AX[1]) / 2;
   const half = ((LASH_AX[1] - LASH_AX[0]) / 2) * 0.93;
   const inner = mid - half;
   const outer = mid + half;
-  const lid = (ax: number, up: number) => lashLineY(ax) + up;
+  const lid = (ax: number, up: number) => lashLineY(ax, s) + up;
   const lidAx = [outer - (outer - inner) / 3, outer - (2 * (outer - inner)) / 3]; // nearer the outer corner, nearer the inner
   const gap = 0.0005; // upper and lower lid points half a millimetre either side of the lash line
   // Right eye (x < 0): 36 outer, 37-38 upper lid outward to inward, 39 inner, 40-41 lower lid inward to outward.
@@ -300,8 +304,9 @@ export function proceduralLandmarks(mesh: ProceduralHeadMesh): Vec3[] {
 
   // Brows (17-21 right, outer to inner; 22-26 left, inner to outer): along the painted arc,
   // toward its upper edge, from just inside its head to just inside its tail.
-  const browAx = [0, 1, 2, 3, 4].map((k) => BROW_AX[0] + 0.002 + ((BROW_AX[1] - BROW_AX[0] - 0.003) * k) / 4); // inner -> outer
-  const browY = (ax: number) => browCentreY(ax) + 0.35 * browHalfThickness(ax);
+  const BROW_AX = browExtent(s);
+  const browAx = [0, 1, 2, 3, 4].map((n) => BROW_AX[0] + 0.002 + ((BROW_AX[1] - BROW_AX[0] - 0.003) * n) / 4); // inner -> outer
+  const browY = (ax: number) => browCentreY(ax, s) + 0.35 * browHalfThickness(ax, s);
   for (let k = 0; k < 5; k++) {
     const ax = browAx[4 - k];
     pts[17 + k] = at(-ax, browY(ax));
@@ -311,49 +316,50 @@ export function proceduralLandmarks(mesh: ProceduralHeadMesh): Vec3[] {
 
   // Nose: 30 the tip (most forward point of the midline), 27 between the eyes, 28-29 evenly
   // between; 31-35 along the nostril base, 33 at the subnasale (template proportions).
-  const tip = noseTip(P, I, -0.012 + dy, 0.012 + dy, 0.0002);
-  const tipY = tip[1] - dy;
+  const tip = noseTip(P, I, (-0.012 + dy) * k, (0.012 + dy) * k, 0.0002 * k);
+  const tipY = tip[1] / k - dy;
   const bridgeY = 0.029;
+  const nw = s.p.noseWidth;
   pts[30] = tip;
   pts[27] = at(0, bridgeY);
   pts[28] = at(0, bridgeY + (tipY - bridgeY) / 3);
   pts[29] = at(0, bridgeY + (2 * (tipY - bridgeY)) / 3);
-  pts[31] = at(-0.0135, tipY - 0.009);
-  pts[32] = at(-0.0068, tipY - 0.0118);
+  pts[31] = at(-0.0135 * nw, tipY - 0.009);
+  pts[32] = at(-0.0068 * nw, tipY - 0.0118);
   pts[33] = at(0, tipY - 0.0135);
-  pts[34] = at(0.0068, tipY - 0.0118);
-  pts[35] = at(0.0135, tipY - 0.009);
+  pts[34] = at(0.0068 * nw, tipY - 0.0118);
+  pts[35] = at(0.0135 * nw, tipY - 0.009);
 
   // Lips: the painted vermilion's borders. Outer 48 (right corner) over the upper lip to 54
   // (left corner), back along the lower lip (55-59); inner 60-67 on the mouth line (closed),
   // upper and lower a quarter millimetre either side.
-  const c = LIP_CORNER_AX;
-  const cornerY = mouthLineY(c);
+  const c = lipCornerAx(s);
+  const cornerY = mouthLineY(c, s);
   const up = [0.62 * c, 0.26 * c];
   const lo = [0.65 * c, 0.29 * c];
   pts[48] = at(-c, cornerY);
-  pts[49] = at(-up[0], upperLipY(up[0]));
-  pts[50] = at(-up[1], upperLipY(up[1]));
-  pts[51] = at(0, upperLipY(0));
-  pts[52] = at(up[1], upperLipY(up[1]));
-  pts[53] = at(up[0], upperLipY(up[0]));
+  pts[49] = at(-up[0], upperLipY(up[0], s));
+  pts[50] = at(-up[1], upperLipY(up[1], s));
+  pts[51] = at(0, upperLipY(0, s));
+  pts[52] = at(up[1], upperLipY(up[1], s));
+  pts[53] = at(up[0], upperLipY(up[0], s));
   pts[54] = at(c, cornerY);
-  pts[55] = at(lo[0], lowerLipY(lo[0]));
-  pts[56] = at(lo[1], lowerLipY(lo[1]));
-  pts[57] = at(0, lowerLipY(0));
-  pts[58] = at(-lo[1], lowerLipY(lo[1]));
-  pts[59] = at(-lo[0], lowerLipY(lo[0]));
+  pts[55] = at(lo[0], lowerLipY(lo[0], s));
+  pts[56] = at(lo[1], lowerLipY(lo[1], s));
+  pts[57] = at(0, lowerLipY(0, s));
+  pts[58] = at(-lo[1], lowerLipY(lo[1], s));
+  pts[59] = at(-lo[0], lowerLipY(lo[0], s));
   const ic = 0.84 * c;
   const ii = 0.26 * c;
   const q = 0.00025;
-  pts[60] = at(-ic, mouthLineY(ic));
-  pts[61] = at(-ii, mouthLineY(ii) + q);
-  pts[62] = at(0, mouthLineY(0) + q);
-  pts[63] = at(ii, mouthLineY(ii) + q);
-  pts[64] = at(ic, mouthLineY(ic));
-  pts[65] = at(ii, mouthLineY(ii) - q);
-  pts[66] = at(0, mouthLineY(0) - q);
-  pts[67] = at(-ii, mouthLineY(ii) - q);
+  pts[60] = at(-ic, mouthLineY(ic, s));
+  pts[61] = at(-ii, mouthLineY(ii, s) + q);
+  pts[62] = at(0, mouthLineY(0, s) + q);
+  pts[63] = at(ii, mouthLineY(ii, s) + q);
+  pts[64] = at(ic, mouthLineY(ic, s));
+  pts[65] = at(ii, mouthLineY(ii, s) - q);
+  pts[66] = at(0, mouthLineY(0, s) - q);
+  pts[67] = at(-ii, mouthLineY(ii, s) - q);
 
   // Jaw (0-16): the frontal contour from the outer eye corners' height (a little below, as in
   // the 300-W mean shape) round the chin.

@@ -1,9 +1,11 @@
 // Procedural head mesh: a warped UV sphere projected onto the signed-distance head along
 // rays from an interior point, then displaced by the frontal relief (see index.ts for the
-// frames and the UV convention).
+// frames and the UV convention). A drawn person's shape (options.ts) enters the signed distance
+// and the relief; its `size` scales the centred positions (the modelling-frame grid, which the
+// textures and labels read, stays unscaled).
 
 import { DETAILS, resolveOptions, type ProceduralHeadOptions } from './options.js';
-import { headSdf, headSdfNormal, faceRelief, reliefWeight } from './shape.js';
+import { headSdf, headSdfNormal, faceRelief, reliefWeight, type HeadShape } from './shape.js';
 import { accumulateFaceNormals } from '../../core/mesh-normals.js';
 
 /** Interior point the vertices are projected from (modelling frame). */
@@ -38,19 +40,23 @@ export interface ProceduralHeadMesh {
   gridNormals: Float64Array;
   /** Modelling-frame point that became the origin (bbox centre). */
   offset: [number, number, number];
+  /** positions = (grid - offset) * scale (the shape's size; 1 for the mannequin). */
+  scale: number;
+  /** The shape the mesh was built from. */
+  shape: HeadShape;
   bboxMin: [number, number, number];
   bboxMax: [number, number, number];
 }
 
-function castToSurface(dx: number, dy: number, dz: number): number {
+function castToSurface(dx: number, dy: number, dz: number, s: HeadShape): number {
   // Outermost surface along the ray: start well outside and march inward with a
   // conservative sphere-tracing step, then refine the sign change by bisection.
   const [ox, oy, oz] = RAY_ORIGIN;
   let tOut = 0.25;
   let t = tOut;
-  if (headSdf(ox + dx * t, oy + dy * t, oz + dz * t) <= 0) throw new Error('procedural head: shape exceeds the ray start');
+  if (headSdf(ox + dx * t, oy + dy * t, oz + dz * t, s) <= 0) throw new Error('procedural head: shape exceeds the ray start');
   for (;;) {
-    const d = headSdf(ox + dx * t, oy + dy * t, oz + dz * t);
+    const d = headSdf(ox + dx * t, oy + dy * t, oz + dz * t, s);
     if (d <= 0) break;
     tOut = t;
     t -= Math.max(d * 0.6, 2e-4);
@@ -60,15 +66,16 @@ function castToSurface(dx: number, dy: number, dz: number): number {
   let hi = tOut; // outside
   for (let i = 0; i < 24; i++) {
     const mid = 0.5 * (lo + hi);
-    if (headSdf(ox + dx * mid, oy + dy * mid, oz + dz * mid) > 0) hi = mid;
+    if (headSdf(ox + dx * mid, oy + dy * mid, oz + dz * mid, s) > 0) hi = mid;
     else lo = mid;
   }
   return 0.5 * (lo + hi);
 }
 
 export function buildProceduralHeadMesh(opts?: ProceduralHeadOptions): ProceduralHeadMesh {
-  const { detail } = resolveOptions(opts);
+  const { detail, shape } = resolveOptions(opts);
   const { nLon, nLat } = DETAILS[detail];
+  const scale = shape.p.size;
   const cols = nLon + 1;
   const rows = nLat + 1;
   const nv = cols * rows;
@@ -98,14 +105,14 @@ export function buildProceduralHeadMesh(opts?: ProceduralHeadOptions): Procedura
       const dx = pole ? 0 : st * Math.sin(a);
       const dy = pole ? Math.sign(ct) : ct;
       const dz = pole ? 0 : st * Math.cos(a);
-      const t = castToSurface(dx, dy, dz);
+      const t = castToSurface(dx, dy, dz, shape);
       let x = RAY_ORIGIN[0] + dx * t;
       const y = RAY_ORIGIN[1] + dy * t;
       let z = RAY_ORIGIN[2] + dz * t;
       if (!pole) {
-        const n = headSdfNormal(x, y, z);
-        const w = reliefWeight(n[2], y);
-        if (w > 0) z += w * faceRelief(x, y);
+        const n = headSdfNormal(x, y, z, shape);
+        const w = reliefWeight(n[2], y, shape);
+        if (w > 0) z += w * faceRelief(x, y, shape);
       }
       x = x === 0 ? 0 : x; // no -0 (keeps bytes stable across symmetric paths)
       grid[o] = x;
@@ -175,9 +182,9 @@ export function buildProceduralHeadMesh(opts?: ProceduralHeadOptions): Procedura
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       const v = i * cols + j;
-      positions[v * 3] = grid[v * 3] - offset[0];
-      positions[v * 3 + 1] = grid[v * 3 + 1] - offset[1];
-      positions[v * 3 + 2] = grid[v * 3 + 2] - offset[2];
+      positions[v * 3] = (grid[v * 3] - offset[0]) * scale;
+      positions[v * 3 + 1] = (grid[v * 3 + 1] - offset[1]) * scale;
+      positions[v * 3 + 2] = (grid[v * 3 + 2] - offset[2]) * scale;
       normals[v * 3] = gridNormals[v * 3];
       normals[v * 3 + 1] = gridNormals[v * 3 + 1];
       normals[v * 3 + 2] = gridNormals[v * 3 + 2];
@@ -197,7 +204,9 @@ export function buildProceduralHeadMesh(opts?: ProceduralHeadOptions): Procedura
     gridModel: grid,
     gridNormals,
     offset,
-    bboxMin: [mn[0] - offset[0], mn[1] - offset[1], mn[2] - offset[2]],
-    bboxMax: [mx[0] - offset[0], mx[1] - offset[1], mx[2] - offset[2]],
+    scale,
+    shape,
+    bboxMin: [(mn[0] - offset[0]) * scale, (mn[1] - offset[1]) * scale, (mn[2] - offset[2]) * scale],
+    bboxMax: [(mx[0] - offset[0]) * scale, (mx[1] - offset[1]) * scale, (mx[2] - offset[2]) * scale],
   };
 }

@@ -67,9 +67,13 @@ function identityStats(samples: SampleRecord[], config: BatchConfig, configFile?
   for (const s of samples) {
     const p = s.head.params;
     if (p) {
-      ids.add(identityKeyOf(s.head));
-      sources.ict = (sources.ict ?? 0) + 1;
-      kinds[p.expressionKind] = (kinds[p.expressionKind] ?? 0) + 1;
+      // ICT: the identity weights; a procedural person: its id (named after its drawn shape).
+      ids.add(identityKeyOf({ id: s.head.id, ref: s.head.ref, params: p.source === 'ict' ? p : null }));
+      const source = p.source === 'ict' ? 'ict' : 'procedural (drawn)';
+      sources[source] = (sources[source] ?? 0) + 1;
+      // The procedural face is neutral (eyes closed).
+      const kind = p.source === 'ict' ? p.expressionKind : 'neutral';
+      kinds[kind] = (kinds[kind] ?? 0) + 1;
       const v = itaDeg(...(cheekAlbedo(p.skin) as [number, number, number]));
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
@@ -304,7 +308,7 @@ export async function finalizeDataset(outDir: string, config: BatchConfig, opts:
 function identityLines(ids: IdentityStats, samples: number): string[] {
   const out: string[] = [];
   if (ids.ictFallback) {
-    out.push(`- **The ICT face model was not found** (${defaultIctDir()}): the config's ICT entry fell back to the procedural head (one fixed identity). Put the model in ../shared/assets/heads/ict_facekit or run \`npm run fetch-assets\` for many identities.`);
+    out.push(`- **The ICT face model was not found** (${defaultIctDir()}): the config's ICT entry fell back to drawn procedural heads (a new procedural person per sample, bald mannequins with closed eyes). Put the model in ../shared/assets/heads/ict_facekit or run \`npm run fetch-assets\` for ICT identities.`);
   }
   const src = Object.entries(ids.sources).map(([k, n]) => `${k === 'ict' ? 'ICT Face Model draws' : `\`${k}\``}: ${n}`).join(', ');
   out.push(`- distinct identities: ${ids.identities} in ${samples} sample(s) (${src})`);

@@ -19,6 +19,7 @@ import { PROJECT_ROOT } from '../../io/paths.js';
 import type { BatchConfig } from './config.js';
 import type { OrbitCamera } from '../../core/camera.js';
 import { ictRef, isIctRef, parseIctRef, sampleIctParams, type IctHeadParams } from '../../assets/ict/params.js';
+import { isProceduralDrawRef, planProceduralHead, type ProceduralHeadParams } from '../../assets/procedural-head/params.js';
 
 export type Vec3 = [number, number, number];
 
@@ -67,7 +68,7 @@ export interface PlannedSample {
    * skin and iris parameters); absent for other heads. `head` is then the full "ict:{...seed}"
    * reference that rebuilds exactly this head.
    */
-  headParams?: IctHeadParams;
+  headParams?: IctHeadParams | ProceduralHeadParams;
   camera: PlannedCamera;
   augment: CropPlan;
   lighting: {
@@ -219,12 +220,15 @@ export function planSample(config: BatchConfig, index: number): PlannedSample {
   const rHead = Rng.forSample(seed, pose, 'head');
   const headIndex = config.heads.length === 1 ? 0 : rHead.int(0, config.heads.length - 1);
   let head = config.heads[headIndex];
-  let headParams: IctHeadParams | undefined;
+  let headParams: IctHeadParams | ProceduralHeadParams | undefined;
   if (isIctRef(head)) {
     const opts = parseIctRef(head);
     // A new identity per sample unless the config fixed a seed.
     if (opts.seed === undefined) head = ictRef({ ...opts, seed: Rng.forSample(seed, pose, 'identity').nextUint32() });
     headParams = sampleIctParams(parseIctRef(head));
+  } else if (isProceduralDrawRef(head)) {
+    // A procedural person: a new one per sample unless the reference fixed a seed (the same stream as ICT's).
+    ({ ref: head, params: headParams } = planProceduralHead(head, () => Rng.forSample(seed, pose, 'identity').nextUint32()));
   }
   const camera = planCamera(config, Rng.forSample(seed, pose, 'camera'));
   const augment = planCrop(config, Rng.forSample(seed, pose, 'augment'));
