@@ -382,7 +382,8 @@ print(json.dumps([m.mode, m.size, m.getpixel((0,0)), m.getpixel((${S / 2},${S / 
     const wrongDir = path.join(tmp, 'lps-wrong-uv');
     fs.mkdirSync(wrongDir, { recursive: true });
     const desc = JSON.parse(fs.readFileSync(path.join(LPS, 'head.json'), 'utf8'));
-    fs.writeFileSync(path.join(wrongDir, 'head.json'), JSON.stringify({ ...desc, uvOrigin: 'top-left', baseDir: SHARED_LPS }));
+    // (its label map resolves against the head.json folder: point at the original)
+    fs.writeFileSync(path.join(wrongDir, 'head.json'), JSON.stringify({ ...desc, uvOrigin: 'top-left', baseDir: SHARED_LPS, labels: { ...desc.labels, map: path.join(LPS, desc.labels.map) } }));
     const wrong = ncc(await toGrey(await render(wrongDir)));
     expect(good).to.be.greaterThan(0.9);
     expect(good).to.be.greaterThan(wrong + 0.1); // measured 0.99 vs 0.81
