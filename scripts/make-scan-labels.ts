@@ -39,6 +39,7 @@ import { PROJECT_ROOT } from '../renderer/io/paths.js';
 import { HeadDescriptorSchema } from '../renderer/assets/head.js';
 import { labelId, SEGMENTATION_LABELS } from '../renderer/core/labels.js';
 import { castFront, faceContour, frontalDepthMap, type FrontalMap, type Vec3 } from '../renderer/assets/procedural-head/landmarks.js';
+import { convexHull, pointInPolygon, polyline, solve } from '../renderer/core/plane.js';
 
 const HEAD_DIR = path.join(PROJECT_ROOT, 'assets', 'heads', 'lee_perry_smith');
 
@@ -701,60 +702,6 @@ function positionMap(scan: Scan, S: number): PositionMap {
     }
   }
   return { S, pos, nrm };
-}
-
-/** Piecewise-linear y(x) through points (sorted here), clamped at the ends. */
-function polyline(pts: [number, number][]): (x: number) => number {
-  const p = pts.slice().sort((a, b) => a[0] - b[0]);
-  return (x) => {
-    if (x <= p[0][0]) return p[0][1];
-    for (let k = 1; k < p.length; k++) {
-      if (x <= p[k][0]) return p[k - 1][1] + ((x - p[k - 1][0]) / (p[k][0] - p[k - 1][0] || 1)) * (p[k][1] - p[k - 1][1]);
-    }
-    return p[p.length - 1][1];
-  };
-}
-
-function pointInPolygon(x: number, y: number, poly: [number, number][]): boolean {
-  let inside = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i];
-    const [xj, yj] = poly[j];
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
-
-/** Convex hull (monotone chain) of integer points. */
-function convexHull(pts: [number, number][]): [number, number][] {
-  const p = pts.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const cross = (o: number[], a: number[], b: number[]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
-  const half = (list: [number, number][]) => {
-    const h: [number, number][] = [];
-    for (const q of list) {
-      while (h.length >= 2 && cross(h[h.length - 2], h[h.length - 1], q) <= 0) h.pop();
-      h.push(q);
-    }
-    return h.slice(0, -1);
-  };
-  return half(p).concat(half(p.slice().reverse()));
-}
-
-/** Solves a small symmetric system (Gaussian elimination with pivoting). */
-function solve(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let piv = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[piv][c])) piv = r;
-    [M[c], M[piv]] = [M[piv], M[c]];
-    for (let r = 0; r < n; r++) {
-      if (r === c || M[c][c] === 0) continue;
-      const k = M[r][c] / M[c][c];
-      for (let j = c; j <= n; j++) M[r][j] -= k * M[c][j];
-    }
-  }
-  return M.map((row, i) => row[n] / (row[i] || 1));
 }
 
 /**

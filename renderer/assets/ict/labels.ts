@@ -6,7 +6,8 @@
 // bounded by landmarks and the neutral head's measured geometry (source frame, cm; +X is the
 // subject's left).
 import type { IctModel } from './model.js';
-import { browWeight, neutralLandmark, pointInPolygon, positionMap, ICT_LIMBUS_UV } from './skin.js';
+import { browWeight, neutralLandmark, positionMap, ICT_LIMBUS_UV } from './skin.js';
+import { convexHull, insideConvex, pointInPolygon, polyline, solve } from '../../core/plane.js';
 import { labelId } from '../../core/labels.js';
 
 const ID = {
@@ -21,21 +22,6 @@ const ID = {
   lowerLip: labelId('lower_lip'),
   neck: labelId('neck'),
 };
-
-/** Piecewise-linear y(x) through points sorted by x, clamped at the ends. */
-function polyline(pts: number[][]): (x: number) => number {
-  return (x) => {
-    if (x <= pts[0][0]) return pts[0][1];
-    for (let k = 1; k < pts.length; k++) {
-      if (x <= pts[k][0]) {
-        const [x0, y0] = pts[k - 1];
-        const [x1, y1] = pts[k];
-        return y0 + ((x - x0) / (x1 - x0 || 1)) * (y1 - y0);
-      }
-    }
-    return pts[pts.length - 1][1];
-  };
-}
 
 const skinLabelMemo = new Map<string, Uint8Array>();
 
@@ -196,50 +182,6 @@ function earTexels(W: number, H: number, pos: Float32Array, nrm: Float32Array, t
     for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) if (box[y * W + x] && insideConvex(x, y, hull)) out[y * W + x] = 1;
   }
   return out;
-}
-
-/** Convex hull (monotone chain), counter-clockwise in a y-down frame's terms: consistent orientation. */
-function convexHull(pts: number[][]): number[][] {
-  const p = pts.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const cross = (o: number[], a: number[], b: number[]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
-  const lower: number[][] = [];
-  for (const q of p) {
-    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], q) <= 0) lower.pop();
-    lower.push(q);
-  }
-  const upper: number[][] = [];
-  for (let i = p.length - 1; i >= 0; i--) {
-    const q = p[i];
-    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], q) <= 0) upper.pop();
-    upper.push(q);
-  }
-  return lower.slice(0, -1).concat(upper.slice(0, -1));
-}
-
-function insideConvex(x: number, y: number, hull: number[][]): boolean {
-  for (let i = 0; i < hull.length; i++) {
-    const a = hull[i];
-    const b = hull[(i + 1) % hull.length];
-    if ((b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]) < 0) return false;
-  }
-  return true;
-}
-
-/** Solves A x = b (small, symmetric positive definite) by Gaussian elimination with pivoting. */
-function solve(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = 0; r < n; r++) {
-      if (r === c || M[c][c] === 0) continue;
-      const k = M[r][c] / M[c][c];
-      for (let j = c; j <= n; j++) M[r][j] -= k * M[c][j];
-    }
-  }
-  return M.map((row, i) => row[n] / (row[i] || 1));
 }
 
 /** Binary dilation with a square of half-side r (separable). */

@@ -15,6 +15,7 @@
 import { linearToSrgb8, srgbDecode } from '../../core/color.js';
 import { noise3, smoothstep, clamp01, lerp } from '../procedural-head/noise.js';
 import type { IctModel } from './model.js';
+import { pointInPolygon } from '../../core/plane.js';
 import { ICT_MATERIAL_PARTS, ICT_RANGES } from './mesh.js';
 import type { IctEyeParams, IctIrisColour, IctSkinParams } from './params.js';
 
@@ -126,15 +127,7 @@ export function segDist(px: number, py: number, ax: number, ay: number, bx: numb
   return Math.hypot(px - ax - t * dx, py - ay - t * dy);
 }
 
-export function pointInPolygon(x: number, y: number, poly: number[][]): boolean {
-  let inside = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i];
-    const [xj, yj] = poly[j];
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
+export { pointInPolygon };
 
 function polyDist(x: number, y: number, poly: number[][]): number {
   let d = Infinity;
