@@ -51,7 +51,7 @@ export function checkMeshGeometry(file: string, buf: Buffer = fs.readFileSync(fi
 // ---------------------------------------------------------------------------------------------
 // glTF / GLB
 
-interface Gltf {
+export interface Gltf {
   buffers?: { uri?: string; byteLength: number }[];
   bufferViews?: { buffer: number; byteOffset?: number; byteLength: number; byteStride?: number }[];
   accessors?: { bufferView?: number; byteOffset?: number; componentType: number; count: number; type: string; normalized?: boolean; min?: number[]; max?: number[]; sparse?: unknown }[];
@@ -165,7 +165,7 @@ function checkBbox(bbMin: number[], bbMax: number[]): void {
 }
 
 /** Reads an accessor's elements as numbers (honouring byteStride and normalisation); checks bounds. */
-function readAccessor(json: Gltf, buffers: Buffer[], index: number, what: string): { values: Float64Array; count: number; comps: number } {
+export function readAccessor(json: Gltf, buffers: Buffer[], index: number, what: string): { values: Float64Array; count: number; comps: number } {
   const acc = json.accessors?.[index];
   if (!acc) throw new Error(`${what}: accessor ${index} does not exist`);
   const comps = TYPE_COMPONENTS[acc.type];

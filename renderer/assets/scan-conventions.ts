@@ -27,6 +27,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Axis } from '../core/frame.js';
+import { readAccessor, type Gltf } from './mesh-check.js';
 
 /** Bumped when a rule changes: part of the scan descriptors' cache key. */
 export const SCAN_DETECTOR_VERSION = 1;
@@ -83,8 +84,6 @@ export interface MeshGeometry {
   triangles: Uint32Array;
 }
 
-const COMPONENT_BYTES: Record<number, number> = { 5120: 1, 5121: 1, 5122: 2, 5123: 2, 5125: 4, 5126: 4 };
-const TYPE_COMPONENTS: Record<string, number> = { SCALAR: 1, VEC2: 2, VEC3: 3, VEC4: 4 };
 
 interface GltfJson {
   scene?: number;
@@ -96,41 +95,6 @@ interface GltfJson {
   buffers?: { uri?: string; byteLength: number }[];
 }
 
-function readGltfAccessor(json: GltfJson, buffers: Buffer[], index: number): { values: Float64Array; comps: number; count: number } {
-  const acc = json.accessors?.[index];
-  if (!acc) throw new Error(`accessor ${index} does not exist`);
-  const comps = TYPE_COMPONENTS[acc.type];
-  const cb = COMPONENT_BYTES[acc.componentType];
-  if (!comps || !cb) throw new Error(`accessor ${index} has an unsupported type ${acc.type}/${acc.componentType}`);
-  const values = new Float64Array(acc.count * comps);
-  if (acc.bufferView === undefined) return { values, comps, count: acc.count };
-  const view = json.bufferViews?.[acc.bufferView];
-  const buf = view ? buffers[view.buffer] : undefined;
-  if (!view || !buf) throw new Error(`accessor ${index} names a missing bufferView or buffer`);
-  const stride = view.byteStride ?? comps * cb;
-  const base = (view.byteOffset ?? 0) + (acc.byteOffset ?? 0);
-  if (base + stride * (acc.count - 1) + comps * cb > buf.length) throw new Error(`accessor ${index} runs past its buffer`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
-  const norm = acc.normalized ?? false;
-  for (let e = 0, k = 0; e < acc.count; e++) {
-    for (let c = 0; c < comps; c++, k++) {
-      const p = base + e * stride + c * cb;
-      let v: number;
-      switch (acc.componentType) {
-        case 5126: v = dv.getFloat32(p, true); break;
-        case 5125: v = dv.getUint32(p, true); break;
-        case 5123: v = dv.getUint16(p, true); if (norm) v /= 65535; break;
-        case 5122: v = dv.getInt16(p, true); if (norm) v = Math.max(v / 32767, -1); break;
-        case 5121: v = dv.getUint8(p); if (norm) v /= 255; break;
-        default: v = dv.getInt8(p); if (norm) v = Math.max(v / 127, -1);
-      }
-      values[k] = v;
-    }
-  }
-  return { values, comps, count: acc.count };
-}
-
-/** Column-major 4x4 of a glTF node (matrix, or T * R * S). */
 function nodeMatrix(n: NonNullable<GltfJson['nodes']>[number]): number[] {
   if (n.matrix && n.matrix.length === 16) return n.matrix;
   const [tx, ty, tz] = n.translation ?? [0, 0, 0];
@@ -189,7 +153,7 @@ function readGltf(file: string, buf: Buffer): MeshGeometry {
     if (n.mesh !== undefined) {
       for (const prim of json.meshes?.[n.mesh]?.primitives ?? []) {
         if (prim.attributes.POSITION === undefined) continue;
-        const p = readGltfAccessor(json, buffers, prim.attributes.POSITION);
+        const p = readAccessor(json as unknown as Gltf, buffers, prim.attributes.POSITION, 'mesh');
         const base = pos.length / 3;
         for (let i = 0; i < p.count; i++) {
           const x = p.values[i * 3];
@@ -199,7 +163,7 @@ function readGltf(file: string, buf: Buffer): MeshGeometry {
         }
         if ((prim.mode ?? 4) !== 4) continue;
         if (prim.indices !== undefined) {
-          const idx = readGltfAccessor(json, buffers, prim.indices).values;
+          const idx = readAccessor(json as unknown as Gltf, buffers, prim.indices, 'mesh').values;
           for (let i = 0; i + 2 < idx.length; i += 3) tri.push(base + idx[i], base + idx[i + 1], base + idx[i + 2]);
         } else for (let i = 0; i + 2 < p.count; i += 3) tri.push(base + i, base + i + 1, base + i + 2);
       }
