@@ -738,3 +738,29 @@ describe('environment maps', function () {
     expect(contentHash(Buffer.from('abc'))).to.equal('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
+
+describe('page bundle cache', function () {
+  this.timeout(60_000);
+  it('rebuilds into a cache folder that was deleted or is new, in the same process', async () => {
+    const { ensurePageBundle } = await import('../renderer/engine/bundle.js');
+    const a = await fsp.mkdtemp(path.join(os.tmpdir(), 'vls-bundle-a-'));
+    const b = await fsp.mkdtemp(path.join(os.tmpdir(), 'vls-bundle-b-'));
+    try {
+      const da = await ensurePageBundle(a);
+      expect(existsSync(path.join(da, 'main.js'))).to.equal(true);
+      expect(await ensurePageBundle(a)).to.equal(da);
+      // another cache root gets its own bundle, not the first root's folder
+      const db = await ensurePageBundle(b);
+      expect(db.startsWith(b)).to.equal(true);
+      expect(existsSync(path.join(db, 'main.js'))).to.equal(true);
+      // a deleted root (the bench removes each run's cache) is rebuilt
+      await fsp.rm(a, { recursive: true, force: true });
+      const again = await ensurePageBundle(a);
+      expect(again).to.equal(da);
+      expect(existsSync(path.join(again, 'main.js'))).to.equal(true);
+    } finally {
+      await fsp.rm(a, { recursive: true, force: true });
+      await fsp.rm(b, { recursive: true, force: true });
+    }
+  });
+});

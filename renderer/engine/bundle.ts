@@ -20,12 +20,18 @@ function sourceHash(): string {
   return h.digest('hex').slice(0, 16);
 }
 
-let pending: Promise<string> | null = null;
+// One build per output folder and process. Keyed by folder, and re-checked on disk, because a
+// caller may pass another cacheRoot or delete one between runs (the bench does both): a
+// memo of the first folder alone handed later renderers a bundle that no longer existed.
+const pending = new Map<string, Promise<string>>();
+const built = new Set<string>();
 
 /** Returns the folder holding main.js (and its chunks). */
 export function ensurePageBundle(cacheRoot = path.join(PROJECT_ROOT, 'output', '.cache')): Promise<string> {
-  pending ??= (async () => {
-    const outDir = path.join(cacheRoot, 'page', sourceHash());
+  const outDir = path.join(cacheRoot, 'page', sourceHash());
+  const known = pending.get(outDir);
+  if (known && (!built.has(outDir) || fs.existsSync(path.join(outDir, 'main.js')))) return known;
+  const p = (async () => {
     if (fs.existsSync(path.join(outDir, 'main.js'))) return outDir;
     const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
     await build({
@@ -49,6 +55,8 @@ export function ensurePageBundle(cacheRoot = path.join(PROJECT_ROOT, 'output', '
     }
     return outDir;
   })();
-  pending.catch(() => (pending = null));
-  return pending;
+  pending.set(outDir, p);
+  p.then(() => built.add(outDir), () => undefined);
+  p.catch(() => pending.delete(outDir));
+  return p;
 }

@@ -33,8 +33,22 @@ export function halfBytes(src: Float32Array): Uint8Array {
   return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
 }
 
-/** POSTs the bytes (copied into the Blob at once, so the caller may reuse its buffers). */
+/**
+ * POSTs the bytes, copied into one array at once (so the caller may reuse its buffers). A plain
+ * array body, not a Blob: every Blob is registered in the browser process until the page's GC
+ * collects it, one of the ways a long batch grew the browser's memory.
+ */
 export async function upload(url: string, parts: Uint8Array[]): Promise<void> {
-  const response = await fetch(url, { method: 'POST', body: new Blob(parts as BlobPart[]) });
+  let body: Uint8Array<ArrayBuffer>;
+  if (parts.length === 1) body = parts[0].slice();
+  else {
+    body = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+    let o = 0;
+    for (const p of parts) {
+      body.set(p, o);
+      o += p.byteLength;
+    }
+  }
+  const response = await fetch(url, { method: 'POST', body });
   if (!response.ok) throw new Error(`upload failed: HTTP ${response.status}`);
 }

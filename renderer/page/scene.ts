@@ -20,6 +20,26 @@ export function isContextLost(): boolean {
   return contextLost;
 }
 
+/**
+ * Live object counts of the page (Babylon's lists, GPU textures, compiled effects, the JS heap):
+ * what the long-run memory check watches for growth.
+ */
+export function stats(): Record<string, number> {
+  const perf = performance as Performance & { memory?: { usedJSHeapSize: number } };
+  const e = engine as Engine & { _compiledEffects?: Record<string, unknown> };
+  return {
+    textures: scene.textures.length,
+    gpuTextures: engine.getLoadedTexturesCache().length,
+    materials: scene.materials.length,
+    meshes: scene.meshes.length,
+    geometries: scene.geometries.length,
+    lights: scene.lights.length,
+    renderTargets: scene.customRenderTargets.length,
+    effects: Object.keys(e._compiledEffects ?? {}).length,
+    jsHeapBytes: perf.memory?.usedJSHeapSize ?? 0,
+  };
+}
+
 /** Creates the canvas, engine, scene and camera (in this order). */
 export function initScene(): void {
   const canvas = document.createElement('canvas');
