@@ -197,6 +197,25 @@ describe('renderer (real Chromium + WebGL)', function () {
     for (const m of masks.slice(1)) expect(Array.from(m)).to.deep.equal(Array.from(masks[0]));
   });
 
+  it('keeps a bounded set of render targets over many sizes (crops), and a size renders the same after its targets were reused', async function () {
+    const stats = () => renderer.evaluate(() => (window as unknown as { vls: { stats: () => Record<string, number> } }).vls.stats());
+    const at = (w: number) => spec({ width: w, height: w, passes: ['beauty', 'albedo', 'depth'] });
+    const first = await renderer.renderSample(at(64));
+    const counts: number[] = [];
+    for (const sizes of [[72, 80, 88, 96, 104, 112], [120, 128 + 8, 144, 152, 160, 168]]) {
+      for (const w of sizes) await renderer.renderSample(at(w));
+      counts.push((await stats()).gpuTextures);
+    }
+    // six more sizes, no more GPU textures: the least recently used targets were resized
+    expect(counts[1], `GPU textures after 6 and after 12 new sizes`).to.equal(counts[0]);
+    const again = await renderer.renderSample(at(64));
+    for (const m of ['beauty', 'albedo', 'depth'] as const) {
+      const a = Buffer.from(first.modes[m]!.buffer);
+      const b = Buffer.from(again.modes[m]!.buffer);
+      expect(a.equals(b), `${m} at 64 px before and after its targets were reused`).to.equal(true);
+    }
+  });
+
   it('beauty is linear in light intensity (twice the light, twice the radiance)', async function () {
     const double = await renderer.renderSample(spec({
       lighting: {

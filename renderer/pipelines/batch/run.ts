@@ -285,9 +285,9 @@ export interface ShardRunnerOptions {
   /** Polled between lightings: true = drop the current sample (StoppedError). */
   stopped?: () => boolean;
   /**
-   * Start a fresh browser after this many rendered samples (default 250). The page's memory grows
-   * by ~1 MiB per sample over long runs (measured in `npm run bench`, batch section; not in Node,
-   * not in the page's JS heap, not yet found), so a worker recycles its browser (~3 s) now and then.
+   * Start a fresh browser after this many rendered samples (default 250). The page's process grows
+   * ~0.5 MiB per sample outside its JS heap (cause not found; the Network domain and Blob leaks are
+   * fixed, see the bench's batch section), so a worker recycles its browser (~3 s) now and then.
    */
   recycleAfter?: number;
 }
