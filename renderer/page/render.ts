@@ -4,7 +4,7 @@
 import { Constants } from '@babylonjs/core/Engines/constants.js';
 import { engine, scene, variant, isContextLost, activateHead, placeCamera, yieldToEventLoop } from './scene.js';
 import { getEnvironment } from './environments.js';
-import { ensureTargets, rttKey } from './targets.js';
+import { ensureTargets } from './targets.js';
 import { lights, setLights, envLights, setEnvLights } from './lights.js';
 import { readTarget, upload } from './readback.js';
 import { passState, visState } from './pass-plugin.js';
@@ -79,7 +79,7 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   if (!ready) throw new Error('materials did not become ready for rendering (shader compile stalled)');
   const setupMs = performance.now() - t0;
 
-  // The first sample drawn with a new shader variant (light count, target size, head, material
+  // The first sample drawn with a new shader variant (light count, MSAA, head, material
   // switches) loses coverage along parts of the silhouette when shadow maps are rendered, on
   // llvmpipe at least (measured ~100 edge pixels of 4096 at 64 px; repeats of the same variant
   // are exact). Drawing such a sample twice and keeping the second is exact (test/render.test.ts
@@ -88,7 +88,10 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   // black: the dark padding slots of a lighting without point lights. Its first draw ever loses
   // silhouette pixels too (input_i after target_k: ~40 px at 64 px, msaa 1), but returning to an
   // already drawn specular variant is exact, so that flag double-draws once per page only.
-  const variantKey = `${rttKey}|${lights.length}|${envLights.length}|${head.hasVisibility ? 1 : 0}|${req.motion ? 1 : 0}|${req.head.key}|${req.environment ? 1 : 0}|${req.head.material.subsurface}`;
+  // The target size is not part of it: a size change (crops give most samples a size of their
+  // own) draws exactly on the first draw (measured: mask and beauty bit-identical to a repeat over
+  // 8 size changes, new and reused targets), and the double draw cost a whole lighting per sample.
+  const variantKey = `${req.msaa}|${lights.length}|${envLights.length}|${head.hasVisibility ? 1 : 0}|${req.motion ? 1 : 0}|${req.head.key}|${req.environment ? 1 : 0}|${req.head.material.subsurface}`;
   const specularKey = `${variantKey}|${lights.some((l) => !l.light.specular.equalsFloats(0, 0, 0)) ? 1 : 0}`;
   let draws = variantKey !== variant.last || !drawnVariants.has(specularKey) ? 2 : 1;
   variant.last = variantKey;
