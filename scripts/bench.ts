@@ -21,6 +21,7 @@ import { olatSection } from './bench/olat.js';
 import { fidelitySection } from './bench/fidelity/section.js';
 import { headsSection } from './bench/heads.js';
 import { olatModeSection } from './bench/olat-mode.js';
+import { throughputSection } from './bench/throughput.js';
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -52,7 +53,7 @@ function parseBackend(name: string, allowAuto: boolean) {
 // ---------------------------------------------------------------------------------------
 // Sections registry
 
-const SECTIONS: Section[] = [rendererSection, batchSection, olatSection, fidelitySection, headsSection, olatModeSection];
+const SECTIONS: Section[] = [rendererSection, batchSection, olatSection, fidelitySection, headsSection, olatModeSection, throughputSection];
 
 // ---------------------------------------------------------------------------------------
 // Main
