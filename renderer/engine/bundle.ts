@@ -7,7 +7,11 @@ import { PROJECT_ROOT } from '../io/paths.js';
 import { build } from 'esbuild';
 
 
+let hashed: string | null = null;
+
+/** Hash of the page sources and Babylon's version (once per process: sources do not change under it). */
 function sourceHash(): string {
+  if (hashed) return hashed;
   const h = crypto.createHash('sha256');
   for (const dir of ['renderer/page', 'renderer/core']) {
     const abs = path.join(PROJECT_ROOT, dir);
@@ -17,7 +21,8 @@ function sourceHash(): string {
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'node_modules/@babylonjs/core/package.json'), 'utf8'));
   h.update(pkg.version);
-  return h.digest('hex').slice(0, 16);
+  hashed = h.digest('hex').slice(0, 16);
+  return hashed;
 }
 
 // One build per output folder and process. Keyed by folder, and re-checked on disk, because a

@@ -89,7 +89,7 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   // silhouette pixels too (input_i after target_k: ~40 px at 64 px, msaa 1), but returning to an
   // already drawn specular variant is exact, so that flag double-draws once per page only.
   // The target size is not part of it: a size change (crops give most samples a size of their
-  // own) draws exactly on the first draw (measured: mask and beauty bit-identical to a repeat over
+  // own) draws exactly on the first draw (measured: every pass bit-identical to a repeat over
   // 8 size changes, new and reused targets), and the double draw cost a whole lighting per sample.
   const variantKey = `${req.msaa}|${lights.length}|${envLights.length}|${head.hasVisibility ? 1 : 0}|${req.motion ? 1 : 0}|${req.head.key}|${req.environment ? 1 : 0}|${req.head.material.subsurface}`;
   const specularKey = `${variantKey}|${lights.some((l) => !l.light.specular.equalsFloats(0, 0, 0)) ? 1 : 0}`;

@@ -16,7 +16,7 @@ import { engine, scene, camera } from './scene.js';
 export interface Targets { aa: RenderTargetTexture; plain: RenderTargetTexture }
 const targets = new Map<string, Targets>();
 const MAX_TARGET_SIZES = 4;
-/** Key (WxHxMSAA) of the targets ensureTargets chose last: part of the shader-variant key. */
+/** Key (WxHxMSAA) of the targets ensureTargets chose last: part of the OLAT capture's variant key. */
 export let rttKey = '';
 
 function makeTarget(width: number, height: number, samples: number): RenderTargetTexture {
@@ -40,7 +40,7 @@ export function ensureTargets(width: number, height: number, msaa: number): Targ
   if (t) {
     targets.delete(key); // most recently used last
   } else {
-    const same = [...targets.entries()].filter(([k]) => k.endsWith(`x${msaa}`));
+    const same = [...targets.entries()].filter(([k]) => k.split('x')[2] === String(msaa));
     if (same.length >= MAX_TARGET_SIZES) {
       const [oldKey, reused] = same[0];
       targets.delete(oldKey);

@@ -40,7 +40,8 @@ interface RunStats {
   sampleTotalS: number;
 }
 
-function sampleTimings(outDir: string, n: number): { render: number[]; total: number[] } {
+/** Per-sample seconds from each sample.json: inside the renderer (all lightings) and the total. */
+export function sampleTimings(outDir: string, n: number): { render: number[]; total: number[] } {
   const render: number[] = [];
   const total: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../renderer/io/paths.js';
 import { SHARED_ASSETS } from '../../renderer/io/asset-roots.js';
 import { findBlender, runBlender, blenderScene, type BlenderResult } from './fidelity/blender.js';
 import { SCENES, LPS, sceneSpec } from './fidelity/scenes.js';
+import { sampleTimings } from './batch.js';
 import { median, CpuAccount, type BenchContext, type Section, type SectionResult, type Table } from './lib.js';
 
 const SIZE = 512;
@@ -27,23 +28,13 @@ interface Run {
   perSampleS: number[];
 }
 
-function perSampleSeconds(outDir: string, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const f = path.join(outDir, 'samples', String(i).padStart(6, '0'), 'sample.json');
-    const s = JSON.parse(fs.readFileSync(f, 'utf8')) as { run: { timingsMs: { total: number } } };
-    out.push(s.run.timingsMs.total / 1000);
-  }
-  return out;
-}
-
 async function batchRun(ctx: BenchContext, label: string, name: string, raw: BatchConfigInput): Promise<Run> {
   const dir = path.join(ctx.tmpDir, `throughput-${name}`);
   const cacheRoot = path.join(ctx.tmpDir, `throughput-${name}-cache`);
   const t0 = performance.now();
   const r = await runBatch(parseBatchConfig(raw), { outDir: dir, backend: ctx.opts.backend, renderer: { cacheRoot } });
   const wallS = (performance.now() - t0) / 1000;
-  const per = perSampleSeconds(dir, r.rendered);
+  const per = sampleTimings(dir, r.rendered).total;
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(cacheRoot, { recursive: true, force: true });
   const steadyS = median(per.slice(1));
