@@ -86,7 +86,7 @@ export function setEnvLights(sources: PageEnvLight[], slots: number, intensity: 
     shadow.usePercentageCloserFiltering = true;
     shadow.filteringQuality = ShadowGenerator.QUALITY_HIGH;
     shadow.bias = 0.0005;
-    shadow.normalBias = 0.004;
+    shadow.normalBias = 0.001;
     shadow.getShadowMap()!.refreshRate = RenderTargetTexture.REFRESHRATE_RENDER_ONCE;
     dirPool.push({ light, shadow });
   }

@@ -109,6 +109,11 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
     const tShadow = performance.now();
     for (const l of [...lights, ...envLights]) {
       const map = l.shadow.getShadowMap()!;
+      // A shadow map skips every submesh already drawn at this render id (Babylon's
+      // scene.render() bumps the id before each render target; a cube map bumps it per face, a
+      // 2D map does not): without this, every directional map after the first was empty and
+      // environment lights 2-4 cast no shadows at all.
+      scene.incrementRenderId();
       map.resetRefreshCounter();
       map.render();
     }
