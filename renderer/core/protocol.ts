@@ -119,6 +119,8 @@ export interface PageRenderRequest {
    */
   motion?: { prevUrl: string | null; nextUrl: string | null };
   shadowMapSize: number;
+  /** Side of the environment sources' directional shadow maps. */
+  envShadowMapSize: number;
   modes: RenderModeName[];
   /** POST target for the packed pixel buffer. */
   uploadUrl: string;

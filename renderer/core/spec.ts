@@ -108,7 +108,14 @@ export const RenderOptionsSchema = z
      * precompute (computed when this or envVisibility is on). false = direct light only.
      */
     bounce: z.boolean().default(true),
+    /** Side of each point light's cube shadow map face. */
     shadowMapSize: z.number().int().min(64).max(4096).default(1024),
+    /**
+     * Side of each environment source's (directional) shadow map, fitted to the head and
+     * shoulders: 2048 is ~0.2 mm per texel, fine enough that PCF does not darken thin lit
+     * ridges (ears); 1024 measured 1.5 % less energy than Cycles on the sunlit ear.
+     */
+    envShadowMapSize: z.number().int().min(64).max(4096).default(2048),
     /** Babylon PBR translucency (light through thin skin); changes beauty, see README. */
     subsurface: z.boolean().default(false),
     /**

@@ -330,6 +330,7 @@ export class Renderer {
       bounceUrl,
       ...(motion ? { motion } : {}),
       shadowMapSize: spec.render.shadowMapSize,
+      envShadowMapSize: spec.render.envShadowMapSize,
       modes,
       uploadUrl: upload.url,
     };

@@ -52,7 +52,7 @@ export async function render(req: PageRenderRequest): Promise<PageRenderResult> 
   plain.renderList = head.meshes;
   placeCamera(req.camera);
   setLights(req, head.meshes);
-  setEnvLights(req.environment?.lights ?? [], req.envLightSlots, req.environment?.intensity ?? 0, req.shadowMapSize, head.meshes);
+  setEnvLights(req.environment?.lights ?? [], req.envLightSlots, req.environment?.intensity ?? 0, req.envShadowMapSize, head.meshes);
   // Materials skip re-evaluating their (dirty) defines while the scene's render id is unchanged,
   // and only scene.render() or a cube shadow map bumps it, which we may not do: without this, a
   // lighting without point lights drawn after one with lights kept the old light set.
