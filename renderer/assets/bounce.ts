@@ -31,7 +31,12 @@ export function bounceShading(geom: VisibilityInput, vis: VisibilityResult, occl
   const S = new Float32Array(n * 3);
   const T = vis.transfer;
   const sh = lighting.sh;
+  const { offsets, index, weight } = vis.bounce;
+  // Only vertices that light another one need their direct shading (and its shadow rays).
+  const source = new Uint8Array(n);
+  for (let e = 0; e < offsets[n]; e++) source[index[e]] = 1;
   for (let j = 0; j < n; j++) {
+    if (!source[j]) continue;
     let r = 0;
     let g = 0;
     let b = 0;
@@ -81,7 +86,6 @@ export function bounceShading(geom: VisibilityInput, vis: VisibilityResult, occl
     S[j * 3 + 2] = b;
   }
   const out = new Float32Array(n * 4);
-  const { offsets, index, weight } = vis.bounce;
   for (let i = 0; i < n; i++) {
     let r = 0;
     let g = 0;

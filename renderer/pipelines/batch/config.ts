@@ -259,7 +259,7 @@ export const BatchConfigSchema = z
     cameraSim: CameraSimSchema.default(CameraSimSchema.parse({})).describe(
       "Camera simulation of the INPUT images (input_i, input_j; targets stay clean): exposure, vignetting, Poisson-Gaussian noise, white balance, response curve, JPEG; seeded per sample and recorded in sample.json. Writes camera.jpg (camera.png without the JPEG stage) next to the clean beauty.exr. Default: disabled.",
     ),
-    render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})).describe('Renderer options, as in a sample spec (msaa 4, envCubeSize 128, envPrefilter false, shadowMapSize 1024, envShadowMapSize 2048, subsurface false, lightSlots 0). lightSlots 0 means: the most point lights the lighting distribution draws, so every render of the batch uses one shader variant.'),
+    render: RenderOptionsSchema.default(RenderOptionsSchema.parse({})).describe('Renderer options, as in a sample spec (msaa 4, envCubeSize 128, envPrefilter false, shadowMapSize 1024, envShadowMapSize 1536, subsurface false, lightSlots 0). lightSlots 0 means: the most point lights the lighting distribution draws, so every render of the batch uses one shader variant.'),
     output: BatchOutputSchema.default(BatchOutputSchema.parse({})).describe('Output folder and file options.'),
     olat: OlatModeSchema.nullable().default(null).describe(OlatModeSchema.description ?? ''),
   })
